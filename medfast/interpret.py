@@ -107,7 +107,7 @@ def plot_confusion(
     ax.tick_params(axis='y', rotation=0)
     return ax.figure
 
-# %% ../nbs/06_interpret.ipynb #569c1b6c
+# %% ../nbs/06_interpret.ipynb #ecb1f9b2
 def plot_roc_pr(
     probs,             # (N, C) class probabilities
     targs,             # (N,) true class indices
@@ -127,18 +127,24 @@ def plot_roc_pr(
         fpr, tpr, _ = roc_curve(y, probs[:, c])
         ax_roc.plot(fpr, tpr, c=col, label=f"{vocab[c]} (AUC {roc_auc_score(y, probs[:, c]):.3f})")
         prec, rec, _ = precision_recall_curve(y, probs[:, c])
-        ax_pr.plot(rec, prec, c=col, drawstyle='steps-post', label=f"{vocab[c]} (AP {average_precision_score(y, probs[:, c]):.3f})")
-        ax_pr.axhline(y.mean(), ls='--', c=col, lw=1, alpha=0.6, label=f"chance {y.mean():.2f}")
+        ax_pr.plot(rec, prec, c=col, drawstyle='steps-post', label=f"{vocab[c]} (AP {average_precision_score(y, probs[:, c]):.3f}; chance {y.mean():.2f})")
+        ax_pr.axhline(y.mean(), ls='--', c=col, lw=1, alpha=0.6)
     ax_roc.set(xlabel='false positive rate (1 − specificity)', ylabel='true positive rate (sensitivity)', title='ROC', xlim=(0, 1), ylim=(0, 1.02))
     ax_pr.set(xlabel='recall (sensitivity)', ylabel='precision', title='precision-recall', xlim=(0, 1), ylim=(0, 1.02))
-    for a in (ax_roc, ax_pr): a.legend(loc='lower right' if a is ax_roc else 'best', fontsize=8); a.set_aspect('equal')
+    for a, loc in ((ax_roc, 'lower right'), (ax_pr, 'lower left')): a.legend(loc=loc, fontsize=8); a.set_aspect('equal')
     fig.tight_layout()
     return fig
 
-# %% ../nbs/06_interpret.ipynb #d28fc972
+# %% ../nbs/06_interpret.ipynb #faca5550
+def _as_interp(learn_or_interp)->ClassificationInterpretation:
+    "`learn_or_interp` if it is an interpretation, else one of the learner's validation set"
+    if isinstance(learn_or_interp, Interpretation): return learn_or_interp
+    if not hasattr(learn_or_interp, 'get_preds'): raise TypeError(f"expected a fastai Learner or ClassificationInterpretation, got {type(learn_or_interp).__name__}; top losses need the model and its data")
+    return ClassificationInterpretation.from_learner(learn_or_interp)
+
 def _interp(learn_or_interp)->ClassificationInterpretation:
-    "An interpretation of the validation set, made once and kept with its predictions"
-    interp = learn_or_interp if isinstance(learn_or_interp, Interpretation) else ClassificationInterpretation.from_learner(learn_or_interp)
+    "An interpretation of the validation set, kept with its predictions"
+    interp = _as_interp(learn_or_interp)
     if getattr(interp, 'probs', None) is None: interp.probs, interp.targs = interp.learn.get_preds(dl=interp.dl, act=interp.act)
     return interp
 
@@ -160,16 +166,18 @@ def top_losses_table(
                              predicted=[vocab[p] for p in probs.argmax(1)], p_actual=probs[np.arange(len(idx)), targs],
                              loss=_np(losses)), index=pd.Index(idx, name='valid_idx'))
 
-# %% ../nbs/06_interpret.ipynb #a7495406
+# %% ../nbs/06_interpret.ipynb #ccea5e10
 def plot_top_losses(
     learn_or_interp,      # a fastai `Learner`, or a `ClassificationInterpretation` of it
     k:int=9,              # number of images
     figsize=None,         # figure size; fastai chooses one if None
 ):
     "Show the `k` validation images with the highest loss using fastai's `plot_top_losses`; returns the figure"
-    interp = learn_or_interp if isinstance(learn_or_interp, Interpretation) else ClassificationInterpretation.from_learner(learn_or_interp)
+    interp = _as_interp(learn_or_interp)
     interp.plot_top_losses(min(k, len(interp.losses)), figsize=figsize)
-    return plt.gcf()
+    fig = plt.gcf()
+    for a in fig.axes: a.title.set_fontsize(9)
+    return fig
 
 # %% ../nbs/06_interpret.ipynb #88d7427d
 class ClassifierReport:

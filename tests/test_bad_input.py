@@ -62,3 +62,71 @@ def test_awkward_formats_read_as_8bit_gray(tmp_path, mode, arr):
 
 def test_impossible_ratio(good):
     with pytest.raises(ValueError, match='ratio=0 is impossible'): folder_dls(good, size=32, oversample_to=0)
+
+# ---- the matrix across every source layout: (name, make the bad input in tmp folder -> callable that must fail, text the error must contain)
+import pandas as pd
+from medfast.phantoms import make_nih_chestxray, make_alzheimer_mri
+from medfast.sources import nih_table, parquet_table, read_medmnist
+from medfast.dicom import read_dicom, write_dicom
+
+@pytest.fixture(scope='module')
+def nih(tmp_path_factory): return make_nih_chestxray(tmp_path_factory.mktemp('nih'), n_patients=6, sz=32)
+
+@pytest.fixture(scope='module')
+def alz(tmp_path_factory): return make_alzheimer_mri(tmp_path_factory.mktemp('alz'), counts={'train': {'Non_Demented': 3, 'Mild_Demented': 3}}, sz=32)
+
+def _csv(nih, d, fn):
+    df = fn(pd.read_csv(nih/'Data_Entry_2017.csv')); df.to_csv(d/'t.csv', index=False)
+    return lambda: nih_table(d/'t.csv', nih/'images')
+
+def _pq(alz, d, fn):
+    fn(pd.read_parquet(alz/'data'/'train-00000-of-00001.parquet')).to_parquet(d/'train-x.parquet')
+    return lambda: parquet_table(d/'train-x.parquet')
+
+def _npz(d, **arrays):
+    ok = dict(train_images=np.zeros((4, 8, 8), np.uint8), train_labels=np.zeros((4, 1), np.uint8))
+    np.savez(d/'m.npz', **{**ok, **arrays})
+    return lambda: read_medmnist(d/'m.npz', splits=('train',))
+
+def _dicom(d, fn):
+    f = write_dicom(d/'x.dcm', np.zeros((8, 8), np.uint16)); fn(f)
+    return lambda: read_dicom(f)
+
+def _no_pixels(f):
+    import pydicom
+    ds = pydicom.dcmread(f); del ds.PixelData; ds.save_as(f)
+
+def _jpegls(f):
+    import pydicom
+    from pydicom.uid import JPEGLSLossless
+    ds = pydicom.dcmread(f); ds.file_meta.TransferSyntaxUID = JPEGLSLossless
+    ds.PixelData = pydicom.encaps.encapsulate([b'\xff\xd8\xff\xf7' + bytes(60)]); ds.save_as(f, enforce_file_format=True)
+
+SOURCES = [
+    ('csv missing column',      lambda d, nih, alz: _csv(nih, d, lambda df: df.drop(columns='Finding Labels')), "missing columns ['Finding Labels']"),
+    ('csv unknown label',       lambda d, nih, alz: _csv(nih, d, lambda df: df.assign(**{'Finding Labels': 'Covid'})), "unknown labels ['Covid']"),
+    ('csv image not on disk',   lambda d, nih, alz: _csv(nih, d, lambda df: df.assign(**{'Image Index': 'nope.png'})), 'nope.png: listed in the label file but not in the images folder'),
+    ('parquet wrong columns',   lambda d, nih, alz: _pq(alz, d, lambda df: df.rename(columns={'label': 'y'})), "missing columns ['label']"),
+    ('parquet corrupt bytes',   lambda d, nih, alz: _pq(alz, d, lambda df: df.assign(image=[{'bytes': b'x', 'path': None}]*len(df))), 'train-x.parquet row 0: cannot be read as an image'),
+    ('npz missing key',         lambda d, nih, alz: (np.savez(d/'m.npz', train_images=np.zeros((4, 8, 8), np.uint8)), lambda: read_medmnist(d/'m.npz', ('train',)))[1], "missing keys ['train_labels']"),
+    ('npz wrong label shape',   lambda d, nih, alz: _npz(d, train_labels=np.zeros((3, 1), np.uint8)), 'train_labels has shape (3,) for 4 images'),
+    ('npz wrong image shape',   lambda d, nih, alz: _npz(d, train_images=np.zeros((4, 8), np.uint8)), 'train_images has shape (4, 8)'),
+    ('npz not an npz',          lambda d, nih, alz: ((d/'m.npz').write_text('x'), lambda: read_medmnist(d/'m.npz'))[1], 'm.npz: not a readable .npz file'),
+    ('dicom without pixels',    lambda d, nih, alz: _dicom(d, _no_pixels), 'x.dcm: DICOM without pixel data'),
+    ('dicom unsupported syntax', lambda d, nih, alz: _dicom(d, _jpegls), 'x.dcm: cannot decode pixel data in transfer syntax JPEG-LS'),
+    ('dicom not dicom',         lambda d, nih, alz: ((d/'x.dcm').write_bytes(b'\x00'*10), lambda: read_dicom(d/'x.dcm'))[1], 'x.dcm: not a readable DICOM file'),
+    ('nonexistent dicom',       lambda d, nih, alz: lambda: read_dicom(d/'gone.dcm'), 'gone.dcm: no such file'),
+]
+
+@pytest.mark.parametrize('name,make,msg', SOURCES, ids=[c[0] for c in SOURCES])
+def test_source_bad_input_raises_naming_it(nih, alz, tmp_path, name, make, msg):
+    with pytest.raises(DataError) as e: make(tmp_path, nih, alz)()
+    assert msg in str(e.value), str(e.value)
+
+def test_csv_missing_image_skipped_and_counted(nih, tmp_path):
+    df = pd.read_csv(nih/'Data_Entry_2017.csv')
+    pd.concat([df, df.iloc[:1].assign(**{'Image Index': 'nope.png'})]).to_csv(tmp_path/'t.csv', index=False)
+    t = nih_table(tmp_path/'t.csv', nih/'images', on_bad='skip')
+    assert len(t) == len(df) and [Path(s['file']).name for s in t.attrs['skipped']] == ['nope.png']
+
+def test_matrix_is_large_enough(): assert len(CASES) + len(SOURCES) + 3 >= 15

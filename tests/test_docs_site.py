@@ -1,0 +1,275 @@
+"""The docs website: `python tools/build_site.py` builds it offline, and headless Chromium reads it from 127.0.0.1.
+
+Set MEDFAST_DOCS_SHOTS=<folder> to keep screenshots of the home page, an API page and a tutorial;
+MEDFAST_DOCS_ROOT=<project copy> checks the site of another copy of the project (a scratch tutorial, say).
+"""
+import ast, functools, hashlib, http.server, json, os, re, shutil, stat, sys, threading, urllib.error, urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
+import pytest
+from conftest import ROOT, run
+
+CHROMIUM = next(filter(None, map(shutil.which, ('chromium', 'chromium-browser', 'google-chrome'))), None)
+DRIVER = shutil.which('chromedriver')
+PROJ = Path(os.environ.get('MEDFAST_DOCS_ROOT') or ROOT)
+FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+         '--disable-component-update', '--disable-sync', '--window-size=1440,1000']
+needs_browser = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason=
+    'headless-browser checks need Chromium and its driver: apt-get install -y chromium chromium-driver')
+
+
+def _digest(root):
+    "What nbdev's docs pre-processing writes in a project (config, sidebar, `_modidx.py`, `_proc/`, `_docs/`), by path"
+    files = [*(root/'nbs').glob('*.yml'), root/'nbs'/'styles.css', root/'medfast'/'_modidx.py']
+    res = {p.relative_to(root).as_posix(): hashlib.sha1(p.read_bytes()).hexdigest() for p in files if p.exists()}
+    return {**res, **{d: 'exists' for d in ('_proc', '_docs', 'nbs/_proc', 'nbs/_docs') if (root/d).exists()}}
+
+
+@pytest.fixture(scope='module')
+def build(tmp_path_factory):
+    "Run the documented command once; `curl`, `sudo`, `dpkg` and `wget` on PATH only record that they were called"
+    tmp = tmp_path_factory.mktemp('docs')
+    fake = tmp/'bin'; fake.mkdir()
+    for cmd in ('curl', 'sudo', 'dpkg', 'wget'):
+        f = fake/cmd
+        f.write_text(f'#!/bin/sh\necho {cmd} "$@" >> {tmp}/installer-calls\nexit 1\n')
+        f.chmod(f.stat().st_mode | stat.S_IEXEC)
+    env = {**os.environ, 'PATH': f'{fake}{os.pathsep}{os.environ["PATH"]}'}
+    before = _digest(PROJ)
+    r = run([sys.executable, 'tools/build_site.py', '--root', str(PROJ), '--out', str(tmp/'_site')], check=False, env=env, timeout=600)
+    after = _digest(PROJ)
+    return dict(out=tmp/'_site', r=r, changed=sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k)),
+                installer=(tmp/'installer-calls').read_text() if (tmp/'installer-calls').exists() else '')
+
+
+@pytest.fixture(scope='module')
+def site(build):
+    assert build['r'].returncode == 0, f"tools/build_site.py failed\n{build['r'].stdout}\n{build['r'].stderr}"
+    return build['out']
+
+
+def test_build_is_offline_and_leaves_the_tree_alone(build, site):
+    "No Quarto install attempted; the build worked on a copy, so nbdev rewrote nothing in the working tree"
+    assert not build['installer'], f"the build tried to install Quarto: {build['installer']}"
+    assert not build['changed'], f"the docs build changed {build['changed']}"
+    assert 'broken link' not in build['r'].stdout and 'warning' not in build['r'].stdout, build['r'].stdout
+
+
+def test_quarto_config_is_what_nbdev_writes(tmp_path, monkeypatch):
+    "nbs/nbdev.yml is exactly what nbdev-docs and nbdev-proc-nbs regenerate from pyproject.toml, so running them leaves git clean"
+    from nbdev.quarto import refresh_quarto_yml
+    shutil.copy(PROJ/'pyproject.toml', tmp_path)
+    (tmp_path/'nbs').mkdir()
+    monkeypatch.chdir(tmp_path)
+    refresh_quarto_yml()
+    assert (PROJ/'nbs'/'nbdev.yml').read_text() == (tmp_path/'nbs'/'nbdev.yml').read_text()
+
+
+def _modidx(): return ast.literal_eval((PROJ/'medfast'/'_modidx.py').read_text().split('d = ', 1)[1])
+
+def _sym_pages():
+    "{page.html: [public top-level symbols documented there]} from medfast/_modidx.py"
+    d = _modidx()
+    res = {}
+    for mod, syms in d['syms'].items():
+        for full, (url, src) in syms.items():
+            name = full[len(mod)+1:]
+            if '.' in name or name.startswith('_'): continue
+            page, _, anchor = url.partition('#')
+            res.setdefault(page, []).append((name, anchor, src))
+    return res
+
+
+def test_pages_keep_nbdev_names(site):
+    "Every notebook becomes a page under nbdev's name (`02_data.ipynb` -> `data.html`), so doc links and `_modidx.py` agree"
+    pages = {p.relative_to(site).as_posix() for p in site.rglob('*.html')}
+    assert {'index.html', 'phantoms.html', 'data.html'} <= pages, pages
+    assert not [p for p in pages if re.match(r'(.*/)?\d+[a-z]?_', p)], pages
+    assert set(_sym_pages()) <= pages, set(_sym_pages()) - pages
+    tuts = [p for p in (PROJ/'nbs'/'tutorials').glob('*.ipynb') if not p.name.startswith(('_', '.'))]
+    assert len([p for p in pages if p.startswith('tutorials/')]) == len(tuts)
+    index = json.loads((site/'search.json').read_text())
+    assert {'data.html#folder_dls', 'phantoms.html#make_chest_xray'} <= {e['href'] for e in index}
+
+
+# ---- in the browser ----
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *a): pass
+
+class _Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, addr):  # Chromium drops connections it no longer needs
+        if not isinstance(sys.exc_info()[1], ConnectionError): super().handle_error(request, addr)
+
+@pytest.fixture(scope='module')
+def server(site):
+    srv = _Server(('127.0.0.1', 0), functools.partial(_Handler, directory=str(site)))  # port 0: any free port
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield f'http://127.0.0.1:{srv.server_address[1]}'
+    srv.shutdown(); srv.server_close()
+
+
+@pytest.fixture(scope='module')
+def driver(tmp_path_factory):
+    os.environ['SE_OFFLINE'] = 'true'  # Selenium Manager must not try to download a browser or driver
+    webdriver = pytest.importorskip('selenium.webdriver', reason='the docs extra (selenium) is not installed')
+    from selenium.webdriver.chrome.service import Service
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for f in FLAGS + [f'--user-data-dir={tmp_path_factory.mktemp("chrome")}']: opts.add_argument(f)
+    opts.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
+    d = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    d.set_page_load_timeout(60)
+    yield d
+    d.quit()
+
+
+# what each page holds, read in the browser after it has loaded
+_READ_PAGE = """
+const heads = [...document.querySelectorAll('.cell-output-markdown h3[id], .cell-output-markdown h4[id]')].map(h => {
+  const box = h.closest('.cell-output-markdown');
+  const src = [...box.querySelectorAll('a')].find(a => a.textContent.trim() == 'source');
+  return {id: h.id, sig: (box.querySelector('pre') || {}).innerText || '', source: src ? src.href : null};
+});
+return {
+  title: document.title,
+  ids: [...document.querySelectorAll('[id]')].map(e => e.id),
+  links: [...document.querySelectorAll('a[href]')].map(a => a.href),
+  doclinks: [...document.querySelectorAll('main a[href] > code, #quarto-document-content a[href] > code')].map(c => c.parentElement.href),
+  resources: [...document.querySelectorAll('img[src], script[src]')].map(e => e.src)
+             .concat([...document.querySelectorAll('link[rel=stylesheet][href]')].map(e => e.href)),
+  images: [...document.querySelectorAll('img')].map(i => ({src: i.currentSrc.slice(0, 60), ok: i.complete, w: i.naturalWidth,
+                                                          output: !!i.closest('.cell-output-display')})),
+  sidebar: [...document.querySelectorAll('#quarto-sidebar a[href]')].map(a => a.href),
+  heads: heads,
+};
+"""
+
+
+@pytest.fixture(scope='module')
+def pages(site, server, driver):
+    "Every page of the site opened in Chromium: {path: what _READ_PAGE saw, plus the console's errors}"
+    from selenium.webdriver.support.ui import WebDriverWait
+    res = {}
+    for f in sorted(site.rglob('*.html')):
+        path = f.relative_to(site).as_posix()
+        driver.get(f'{server}/{path}')
+        WebDriverWait(driver, 20).until(lambda d: d.execute_script(
+            "return document.readyState == 'complete' && [...document.images].every(i => i.complete)"))
+        res[path] = driver.execute_script(_READ_PAGE)
+        res[path]['errors'] = [e['message'] for e in driver.get_log('browser') if e['level'] == 'SEVERE']
+    return res
+
+
+def _local(server, url): return url.startswith(server + '/')
+
+def _our_error(server, msg):
+    "A console error about this site: not Chromium's own favicon request, not a third-party host (fonts, KaTeX) unreachable offline"
+    url = msg.split(' ', 1)[0]
+    if 'Failed to load resource' in msg and (url.endswith('/favicon.ico') or not _local(server, url)): return False
+    return True
+
+
+@needs_browser
+def test_no_broken_internal_links(server, pages):
+    "Every same-site link, image, script and stylesheet loads, every #anchor exists, and the console shows no errors"
+    status = {}
+    def _ok(path):
+        if path not in status:
+            try: status[path] = urllib.request.urlopen(f'{server}{path}', timeout=10).status
+            except urllib.error.HTTPError as e: status[path] = e.code
+        return status[path] == 200
+    bad = []
+    for page, p in pages.items():
+        for url in p['links'] + p['resources']:
+            if not _local(server, url): continue
+            sp = urlsplit(url)
+            path = sp.path + ('index.html' if sp.path.endswith('/') else '')
+            if not _ok(path): bad.append((page, url, f'HTTP {status[path]}'))
+            elif sp.fragment and path.endswith('.html') and sp.fragment not in pages.get(path.lstrip('/'), {}).get('ids', []):
+                bad.append((page, url, 'no such anchor'))
+        bad += [(page, e, 'console') for e in p['errors'] if _our_error(server, e)]
+    assert not bad, '\n'.join(map(str, bad))
+
+
+@needs_browser
+def test_doc_links_stay_in_the_site(server, pages):
+    "nbdev's cross-reference links (`folder_dls` in backticks) point into this site, not at the hosted one"
+    links = [(page, u) for page, p in pages.items() for u in p['doclinks']]
+    assert len(links) > 5, links
+    outside = [(page, u) for page, u in links if not _local(server, u) and 'medfast.github.io' in u]
+    assert not outside, outside
+
+
+@needs_browser
+def test_sidebar_lists_every_page(server, pages):
+    "The sidebar reaches every page of the site (nbs/sidebar.yml lists each notebook)"
+    side = {urlsplit(u).path.lstrip('/') or 'index.html' for u in pages['index.html']['sidebar'] if _local(server, u)}
+    assert 'data.html' in side and 'phantoms.html' in side, side
+    missing = sorted(set(pages) - side)
+    assert not missing, f'pages missing from nbs/sidebar.yml: {missing}'
+
+
+@needs_browser
+def test_api_pages_show_signatures_and_source(pages):
+    "Each exported public function or class has a heading, its signature with docments, and a [source] link to its line"
+    for page, anchor, fn in [('data.html', 'folder_dls', 'folder_dls'), ('phantoms.html', 'make_chest_xray', 'make_chest_xray')]:
+        head = {h['id']: h for h in pages[page]['heads']}[anchor]
+        assert re.search(rf'(def|class) {fn}\b', head['sig']) and '# ' in head['sig'], head['sig']  # docments are comments
+    problems, cfg = [], _modidx()['settings']
+    blob = re.escape(f"{cfg['git_url']}/blob/{cfg['branch']}/")
+    for page, syms in _sym_pages().items():
+        heads = {h['id']: h for h in pages[page]['heads']}
+        for name, anchor, src in syms:
+            h = heads.get(anchor)
+            if h is None: problems.append((page, name, 'no heading')); continue
+            if not re.search(rf'\b{re.escape(name)}\b', h['sig']): problems.append((page, name, 'no signature'))
+            m = re.match(rf'{blob}(.+?)#L(\d+)$', h['source'] or '')
+            if not m or m.group(1) != src: problems.append((page, name, f"source link {h['source']}")); continue
+            lines = (PROJ/src).read_text().splitlines()[int(m.group(2))-1:int(m.group(2))+9]
+            if not any(re.search(rf'\b(def|class) {re.escape(name)}\b', l) for l in lines):
+                problems.append((page, name, f'{src}#L{m.group(2)} is not where it is defined'))
+    assert not problems, problems
+
+
+@needs_browser
+def test_plots_load(pages):
+    "Every image on every page decodes (naturalWidth > 0), and the notebooks' plots are there"
+    imgs = [(page, i) for page, p in pages.items() for i in p['images']]
+    assert not [(page, i) for page, i in imgs if not (i['ok'] and i['w'] > 0)]
+    assert any(i['output'] and i['w'] > 100 for _, i in imgs), imgs
+
+
+@needs_browser
+def test_search_finds_a_function(server, driver):
+    "Typing a function's name into the search box lists its API entry, and the hit opens it"
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    driver.get(server + '/index.html')
+    driver.find_element(By.CSS_SELECTOR, '#quarto-search input').send_keys('folder_dls')
+    hits = WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, '.smalldocs-search-results a.search-result'))
+    hit = next((h for h in hits if h.get_attribute('href').endswith('/data.html#folder_dls')), None)
+    assert hit, [h.get_attribute('href') for h in hits]
+    hit.click()
+    WebDriverWait(driver, 10).until(lambda d: d.current_url.endswith('/data.html#folder_dls'))
+    assert driver.find_element(By.ID, 'folder_dls').is_displayed()
+
+
+@needs_browser
+def test_screenshots(server, driver, pages, tmp_path):
+    "Home page, an API page and a tutorial (or the richest page) render as images; kept in MEDFAST_DOCS_SHOTS if set"
+    from selenium.webdriver.common.by import By
+    shots = Path(os.environ.get('MEDFAST_DOCS_SHOTS') or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    tut = sorted(p for p in pages if p.startswith('tutorials/')) or \
+          sorted(pages, key=lambda p: -sum(i['output'] for i in pages[p]['images']))
+    for name, path, anchor in [('home', 'index.html', None), ('api', 'phantoms.html', '#make_chest_xray'),
+                               ('tutorial', tut[0], None), ('plot', tut[0], '.cell-output-display img')]:
+        driver.get(f'{server}/{path}')
+        if anchor and not driver.find_elements(By.CSS_SELECTOR, anchor): continue
+        if anchor:  # jump (Bootstrap scrolls smoothly), leaving room for the navbar
+            driver.execute_script("""const e = document.querySelector(arguments[0]);
+              document.documentElement.style.scrollBehavior = 'auto';
+              window.scrollTo(0, e.getBoundingClientRect().top + window.scrollY - 70);""", anchor)
+        assert driver.save_screenshot(str(shots/f'{name}.png'))
+        assert (shots/f'{name}.png').stat().st_size > 20_000, name  # a blank page compresses to a few kB
