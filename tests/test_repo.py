@@ -41,7 +41,7 @@ def test_readme_two_commands_and_ci():
     "The README opens with two commands, and .ci/run runs the second one verbatim"
     cmds = _readme_commands()
     assert len(cmds) == 2, cmds
-    assert 'medfast data' in cmds[0] and 'pytest' in cmds[1]
+    assert 'medfast train' in cmds[0] and 'pytest' in cmds[1]
     assert cmds[1] in (ROOT/'.ci'/'run').read_text()
 
 def test_readme_in_step_with_index():
