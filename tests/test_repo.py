@@ -9,22 +9,22 @@ def _copy_project(dst):
 
 def _tree(d): return {p.relative_to(d).as_posix(): p.read_bytes() for p in sorted(d.rglob('*')) if p.is_file() and '__pycache__' not in p.parts}
 
+def _changed_by(cmd, sub, tmp_path):
+    "Files under `sub` that running nbdev's `cmd` on a copy of the project changes"
+    _copy_project(tmp_path)
+    before = _tree(tmp_path/sub)
+    run([str(BIN/cmd)], cwd=tmp_path)
+    after = _tree(tmp_path/sub)
+    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+
 def test_export_is_unchanged(tmp_path):
     "nbdev-export on the notebooks rewrites medfast/ exactly as committed"
-    _copy_project(tmp_path)
-    before = _tree(tmp_path/'medfast')
-    run([str(BIN/'nbdev-export')], cwd=tmp_path)
-    after = _tree(tmp_path/'medfast')
-    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    changed = _changed_by('nbdev-export', 'medfast', tmp_path)
     assert not changed, f"nbdev-export changed {changed}: run nbdev-export and commit medfast/"
 
 def test_notebooks_are_clean(tmp_path):
     "nbdev-clean leaves every notebook unchanged"
-    _copy_project(tmp_path)
-    before = _tree(tmp_path/'nbs')
-    run([str(BIN/'nbdev-clean')], cwd=tmp_path)
-    after = _tree(tmp_path/'nbs')
-    changed = sorted(k for k in before if before[k] != after.get(k))
+    changed = _changed_by('nbdev-clean', 'nbs', tmp_path)
     assert not changed, f"nbdev-clean changed {changed}: run nbdev-clean and commit"
 
 def test_no_settings_ini():

@@ -1,0 +1,66 @@
+"Each medfast metric, run through fastai's validation loop on random inputs, against scikit-learn (or imbalanced-learn)"
+import numpy as np, pytest, torch
+import sklearn.metrics as skm
+from torch import nn
+from fastai.learner import Learner
+from fastai.data.core import DataLoaders
+from fastai.losses import CrossEntropyLossFlat, BCEWithLogitsLossFlat
+from imblearn.metrics import geometric_mean_score
+from sklearn.calibration import calibration_curve
+from medfast.metrics import imbalance_metrics, class_metrics, multilabel_metrics, ece, gmean_score, bootstrap_ci
+
+def _validate(ms, logits, targs, loss):
+    ds = [(torch.tensor(i), t) for i, t in enumerate(targs)]
+    learn = Learner(DataLoaders.from_dsets(ds, ds, bs=37), nn.Embedding.from_pretrained(logits), loss_func=loss, metrics=ms)
+    return dict(zip([m.name for m in learn.metrics], learn.validate()[1:]))
+
+def _ref_ece(y, p, n_bins=15):
+    "ECE from scikit-learn's calibration_curve: bin-size-weighted |fraction positive - mean probability|"
+    frac, mean_p = calibration_curve(y, p, n_bins=n_bins, strategy='uniform')
+    nb = np.bincount(np.searchsorted(np.linspace(0, 1, n_bins + 1)[1:-1], p), minlength=n_bins)
+    return (nb[nb > 0]*np.abs(frac - mean_p)).sum()/len(y)
+
+def _single(seed, n_classes, n=300):
+    g = torch.Generator().manual_seed(seed)
+    targs = torch.randint(0, n_classes, (n,), generator=g)
+    logits = torch.randn(n, n_classes, generator=g) + 1.5*nn.functional.one_hot(targs, n_classes)*torch.rand(n, 1, generator=g)
+    return logits, targs
+
+@pytest.mark.parametrize('seed', range(4))
+@pytest.mark.parametrize('n_classes', [2, 4])
+def test_single_label(seed, n_classes):
+    logits, targs = _single(seed, n_classes)
+    vocab = [f'c{i}' for i in range(n_classes)]
+    r = _validate(imbalance_metrics(n_classes) + class_metrics(vocab) + [ece()], logits, targs, CrossEntropyLossFlat())
+    probs, preds, t = logits.softmax(1).numpy(), logits.argmax(1).numpy(), targs.numpy()
+    assert r['balanced_accuracy'] == pytest.approx(skm.balanced_accuracy_score(t, preds))
+    assert r['macro_f1'] == pytest.approx(skm.f1_score(t, preds, average='macro'))
+    assert r['auroc'] == pytest.approx(skm.roc_auc_score(t, probs[:, 1]) if n_classes == 2 else skm.roc_auc_score(t, probs, multi_class='ovr'), abs=1e-6)
+    assert r['mcc'] == pytest.approx(skm.matthews_corrcoef(t, preds))
+    assert r['gmean'] == pytest.approx(geometric_mean_score(t, preds, average='multiclass'))
+    for i, c in enumerate(vocab):
+        assert r[f'sensitivity_{c}'] == pytest.approx(skm.recall_score(t == i, preds == i))
+        assert r[f'specificity_{c}'] == pytest.approx(skm.recall_score(t != i, preds != i))
+    assert r['ece'] == pytest.approx(_ref_ece(preds == t, probs.max(1)), abs=1e-5)
+
+@pytest.mark.parametrize('seed', range(4))
+def test_multi_label(seed):
+    g = torch.Generator().manual_seed(seed)
+    targs = (torch.rand(200, 5, generator=g) < torch.tensor([0.4, 0.2, 0.1, 0.05, 0.3])).float()
+    logits = torch.randn(200, 5, generator=g) + 2*targs*torch.rand(200, 1, generator=g)
+    names = list('abcde')
+    r = _validate(multilabel_metrics(names) + [ece(multi_label=True)], logits, targs, BCEWithLogitsLossFlat())
+    p, t = torch.sigmoid(logits).numpy(), targs.numpy()
+    assert r['macro_auroc'] == pytest.approx(skm.roc_auc_score(t, p, average='macro'))
+    assert r['macro_ap'] == pytest.approx(skm.average_precision_score(t, p, average='macro'))
+    for j, l in enumerate(names):
+        assert r[f'auroc_{l}'] == pytest.approx(skm.roc_auc_score(t[:, j], p[:, j]))
+        assert r[f'ap_{l}'] == pytest.approx(skm.average_precision_score(t[:, j], p[:, j]))
+    assert r['ece'] == pytest.approx(np.mean([_ref_ece(t[:, j], p[:, j]) for j in range(5)]), abs=1e-5)
+
+def test_gmean_and_bootstrap():
+    rng = np.random.default_rng(0)
+    t, p = rng.integers(0, 3, 500), rng.integers(0, 3, 500)
+    assert gmean_score(t, p) == pytest.approx(geometric_mean_score(t, p))
+    ci = bootstrap_ci(skm.balanced_accuracy_score, t, p, n_boot=200)
+    assert ci['lo'] <= ci['value'] <= ci['hi'] and ci['value'] == pytest.approx(skm.balanced_accuracy_score(t, p))
