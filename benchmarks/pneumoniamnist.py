@@ -29,6 +29,7 @@ def main():
     p.add_argument('--freeze-epochs', type=int, default=1)
     p.add_argument('--lr', type=float, default=2e-3)
     p.add_argument('--balance', choices=['none', 'oversample', 'weighted'], default='oversample')
+    p.add_argument('--no-pretrained', dest='pretrained', action='store_false', help='random initial weights')
     p.add_argument('--seed', type=int, default=42)
     p.add_argument('--out', default=str(Path(__file__).parent/'results'))
     a = p.parse_args()
@@ -39,7 +40,7 @@ def main():
     test = medmnist_table(npz, names, valid='test').query('is_valid')
     dls = table_dls(oversample(df, 1.0, seed=a.seed) if a.balance == 'oversample' else df, size=a.size, bs=a.bs,
                     x_col='image', presize=1.0, seed=a.seed)
-    learn = classifier_learner(dls, a.arch, weighted_loss=a.balance == 'weighted')
+    learn = classifier_learner(dls, a.arch, pretrained=a.pretrained, weighted_loss=a.balance == 'weighted')
     t0 = time.perf_counter()
     hist = fine_tune_recipe(learn, epochs=a.epochs, freeze_epochs=a.freeze_epochs, lr=a.lr, progress=False)
     train_s = time.perf_counter() - t0
