@@ -47,7 +47,7 @@ def deprecated_alias(
     old:str,    # the old name
 ):
     "A callable named `old` that warns with a `DeprecationWarning` and calls `f`"
-    @functools.wraps(f)
+    @functools.wraps(f, updated=())
     def _f(*args, **kwargs):
         warnings.warn(f"`{old}` is deprecated and will be removed; use `{f.__name__}`", DeprecationWarning, stacklevel=2)
         return f(*args, **kwargs)

@@ -3,7 +3,8 @@ import socket, tempfile
 import pytest, torch
 from fastai.vision.all import Normalize, risinstance
 
-from medfast.models import OFFLINE_WEIGHTS, create_timm, medfast_learner, offline_weights_file
+from medfast.models import OFFLINE_WEIGHTS, create_timm, offline_weights_file
+from medfast.learner import classifier_learner
 from medfast.phantoms import make_chest_xray
 from medfast.data import folder_dls
 
@@ -22,18 +23,18 @@ def no_network(monkeypatch):
 @pytest.mark.parametrize('n_in', [1, 3])
 def test_create_timm_offline(no_network, arch, n_in):
     pytest.importorskip(OFFLINE_WEIGHTS[arch].replace('-', '_'))
-    m = create_timm(arch, n_in=n_in, num_classes=0)
+    m = create_timm(arch, n_in=n_in, n_out=0)
     ref = torch.load(offline_weights_file(arch), map_location='cpu', weights_only=True)
     stem = next(iter(ref.values()))
     want = stem.sum(1, keepdim=True) if n_in == 1 else stem
     torch.testing.assert_close(m.conv_stem.weight.detach(), want)
 
 
-def test_medfast_learner_offline(no_network):
+def test_classifier_learner_offline(no_network):
     counts = {'train': {'NORMAL': 8, 'PNEUMONIA': 8}, 'val': {'NORMAL': 4, 'PNEUMONIA': 4}}
     path = make_chest_xray(tempfile.mkdtemp(), sz=32, counts=counts)
     dls = folder_dls(path, size=32, bs=8, channels=1)
-    learn = medfast_learner(dls)
+    learn = classifier_learner(dls)
     assert learn.model[0].model.conv_stem.in_channels == 1
     norm = dls.after_batch.fs.filter(risinstance(Normalize))
     assert len(norm) == 1 and norm[0].mean.flatten().tolist() == [0.5]
