@@ -70,6 +70,7 @@ def _rescale(ds:Dataset)->tuple:
         if pvt: return float(pvt[0].RescaleSlope), float(pvt[0].RescaleIntercept)
     return 1., 0.
 
+# %% ../nbs/03_dicom.ipynb #c8ba94f7
 def dicom_pixels(
     ds:Dataset|str|Path,  # dataset or file
 )->np.ndarray: # float32: (rows, cols), (frames, rows, cols) or (rows, cols, 3) for colour
@@ -80,10 +81,10 @@ def dicom_pixels(
     slope, icpt = _rescale(ds)
     return a.astype(np.float32)*slope + icpt
 
-# %% ../nbs/03_dicom.ipynb #33cb4b3e
+# %% ../nbs/03_dicom.ipynb #c79fdc76
 WINDOWS = {'lung': (-600, 1500), 'mediastinum': (40, 400), 'brain': (40, 80), 'bone': (400, 1800), 'abdomen': (50, 400)}
 
-# %% ../nbs/03_dicom.ipynb #0ef87934
+# %% ../nbs/03_dicom.ipynb #bb7b8097
 def window(
     a:np.ndarray,     # values in Hounsfield units (or any modality units)
     center:float,     # window level
@@ -93,7 +94,7 @@ def window(
     if width <= 0: raise ValueError(f"width={width} must be positive")
     return np.clip((np.asarray(a, np.float32) - (center - width/2))/width, 0, 1)
 
-# %% ../nbs/03_dicom.ipynb #4591fd03
+# %% ../nbs/03_dicom.ipynb #6d67d917
 def dicom_window(
     ds:Dataset,           # the dataset (for its stored window)
     px:np.ndarray,        # its pixels in real units
@@ -112,7 +113,7 @@ def dicom_window(
     lo, hi = np.percentile(fg if fg.size > 0.05*px.size else px, [0.5, 99.5])
     return (lo + hi)/2, max(hi - lo, 1e-3)
 
-# %% ../nbs/03_dicom.ipynb #fb4b3868
+# %% ../nbs/03_dicom.ipynb #2a27ad70
 def dicom_image(
     fn:str|Path,          # DICOM file
     windows='auto',       # a window ('auto', a name, (center, width)) or a list of three for RGB channels
@@ -131,7 +132,7 @@ def dicom_image(
     if ds.get('PhotometricInterpretation') == 'MONOCHROME1': chans = [1 - c for c in chans]
     return Image.fromarray(((np.stack(chans, -1) if len(chans) == 3 else chans[0])*255).round().astype(np.uint8))
 
-# %% ../nbs/03_dicom.ipynb #958a9711
+# %% ../nbs/03_dicom.ipynb #5a9aaf5f
 @renamed_params(channels='n_in')
 def dicom_type(
     windows='auto',     # as for `dicom_image`
@@ -146,7 +147,7 @@ def dicom_type(
         return base.create.__func__(cls, fn, **kwargs)
     return type('DicomImage' if n_in == 3 else 'DicomImageBW', (base,), {'create': classmethod(create), 'windows': windows})
 
-# %% ../nbs/03_dicom.ipynb #1f6c77b3
+# %% ../nbs/03_dicom.ipynb #b555c0ca
 def check_dicom(fn:str|Path):
     "Raise `DataError` if `fn` is not a DICOM image medfast can decode"
     read_dicom(fn)

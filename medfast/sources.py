@@ -11,8 +11,8 @@ import json
 import numpy as np, pandas as pd, pyarrow.parquet as pq
 from pathlib import Path
 from fastai.vision.all import DataBlock, TransformBlock, CategoryBlock, MultiCategoryBlock, ColReader, ColSplitter, TensorBase, tensor
-from .sampling import patient_split
-from .data import _SKIP_FIX, read_image, table_dls, label_counts
+from .sampling import patient_split, class_counts as label_counts  # the old name, for the 3D cells that move to `volumes`
+from .data import _SKIP_FIX, read_image, table_dls
 
 # %% auto #0
 __all__ = ['NIH_LABELS', 'nih_table', 'nih_dls', 'read_medmnist', 'medmnist_table', 'TensorVolume', 'volume_dls', 'parquet_table']
@@ -148,7 +148,20 @@ def _hf_vocab(
     feat = json.loads(meta).get('info', {}).get('features', {}).get(label_col, {}) if meta else {}
     return list(feat['names']) if feat.get('_type') == 'ClassLabel' and 'names' in feat else None
 
-# %% ../nbs/03a_sources.ipynb #e2709c3a
+# %% ../nbs/03a_sources.ipynb #4913fb9b
+def _parquet_rows(fn:Path, vocab, image_col:str, label_col:str)->pd.DataFrame:
+    "One parquet file's rows as an item table: image bytes, label name, split, and a row name for errors"
+    df = pd.read_parquet(fn)
+    missing = [c for c in (image_col, label_col) if c not in df]
+    if missing: raise DataError(fn, f"missing columns {missing} (found {list(df.columns)})", 'pass image_col= and label_col= for this file')
+    names = list(vocab) if vocab is not None else _hf_vocab(fn, label_col)
+    bad = sorted(set(df[label_col]) - set(range(len(names)))) if names is not None else []
+    if bad: raise DataError(fn, f"labels {bad[:5]} have no name among {len(names)} class names", "pass the dataset's class names as vocab=")
+    labels = [str(i) for i in df[label_col]] if names is None else [names[i] for i in df[label_col]]
+    img = [o['bytes'] if isinstance(o, dict) else o for o in df[image_col]]
+    return pd.DataFrame({'image': img, 'label': labels, 'split': fn.name.split('-')[0], 'file': [f'{fn.name} row {i}' for i in range(len(df))]})
+
+# %% ../nbs/03a_sources.ipynb #cb64867c
 @renamed_params(label_names='vocab')
 def parquet_table(
     files,                        # parquet file(s) or a folder of them; the split is the file name's prefix
@@ -162,18 +175,7 @@ def parquet_table(
     if on_bad not in ('raise', 'skip'): raise ValueError(f"on_bad={on_bad!r} must be 'raise' or 'skip'")
     files = sorted(Path(files).rglob('*.parquet')) if Path(files).is_dir() else [Path(f) for f in ([files] if isinstance(files, (str, Path)) else files)]
     if not files: raise DataError('parquet files', 'none given or found', 'pass the data/ folder or the .parquet files')
-    parts = []
-    for fn in files:
-        df = pd.read_parquet(fn)
-        missing = [c for c in (image_col, label_col) if c not in df]
-        if missing: raise DataError(fn, f"missing columns {missing} (found {list(df.columns)})", 'pass image_col= and label_col= for this file')
-        names = list(vocab) if vocab is not None else _hf_vocab(fn, label_col)
-        bad = sorted(set(df[label_col]) - set(range(len(names)))) if names is not None else []
-        if bad: raise DataError(fn, f"labels {bad[:5]} have no name among {len(names)} class names", "pass the dataset's class names as vocab=")
-        labels = [str(i) for i in df[label_col]] if names is None else [names[i] for i in df[label_col]]
-        img = [o['bytes'] if isinstance(o, dict) else o for o in df[image_col]]
-        parts.append(pd.DataFrame({'image': img, 'label': labels, 'split': fn.name.split('-')[0], 'file': [f'{fn.name} row {i}' for i in range(len(df))]}))
-    res, skipped = pd.concat(parts, ignore_index=True), {}
+    res, skipped = pd.concat([_parquet_rows(fn, vocab, image_col, label_col) for fn in files], ignore_index=True), {}
     for i, (b, f) in enumerate(zip(res.image, res.file) if check else ()):
         try: read_image(b, draft=True, name=f)
         except DataError as e:
