@@ -9,7 +9,7 @@ from medfast.data import scan_folders, folder_dls, read_image, DataError
 @pytest.fixture(scope='module')
 def good(tmp_path_factory):
     "A small, valid bare two-class layout"
-    root = make_chest_xray(tmp_path_factory.mktemp('ph'), counts={'train': {'NORMAL': 6, 'PNEUMONIA': 4}}, sz=32)
+    root = make_chest_xray(tmp_path_factory.mktemp('ph'), counts={'train': {'NORMAL': 6, 'PNEUMONIA': 4}}, size=32)
     return root/'train'
 
 def _jpeg(good): return next((good/'NORMAL').iterdir()).read_bytes()
@@ -60,8 +60,14 @@ def test_awkward_formats_read_as_8bit_gray(tmp_path, mode, arr):
     assert out.mode == 'L'
     if mode == 'I;16': assert np.asarray(out).min() == 0 and np.asarray(out).max() == 255
 
-def test_impossible_ratio(good):
-    with pytest.raises(ValueError, match='ratio=0 is impossible'): folder_dls(good, size=32, oversample_to=0)
+def test_impossible_oversample_to(good):
+    with pytest.raises(ValueError, match='oversample_to=0 is impossible'): folder_dls(good, size=32, oversample_to=0)
+
+def test_error_carries_path_reason_fix(good, tmp_path):
+    d = tmp_path/'xr'; shutil.copytree(good, d)
+    (d/'NORMAL'/'z.jpeg').touch()
+    with pytest.raises(DataError) as e: scan_folders(d)
+    assert (e.value.path.name, e.value.reason) == ('z.jpeg', 'empty file (0 bytes)') and "on_bad='skip'" in e.value.fix
 
 # ---- the matrix across every source layout: (name, make the bad input in tmp folder -> callable that must fail, text the error must contain)
 import pandas as pd
@@ -70,10 +76,10 @@ from medfast.sources import nih_table, parquet_table, read_medmnist
 from medfast.dicom import read_dicom, write_dicom
 
 @pytest.fixture(scope='module')
-def nih(tmp_path_factory): return make_nih_chestxray(tmp_path_factory.mktemp('nih'), n_patients=6, sz=32)
+def nih(tmp_path_factory): return make_nih_chestxray(tmp_path_factory.mktemp('nih'), n_patients=6, size=32)
 
 @pytest.fixture(scope='module')
-def alz(tmp_path_factory): return make_alzheimer_mri(tmp_path_factory.mktemp('alz'), counts={'train': {'Non_Demented': 3, 'Mild_Demented': 3}}, sz=32)
+def alz(tmp_path_factory): return make_alzheimer_mri(tmp_path_factory.mktemp('alz'), counts={'train': {'Non_Demented': 3, 'Mild_Demented': 3}}, size=32)
 
 def _csv(nih, d, fn):
     df = fn(pd.read_csv(nih/'Data_Entry_2017.csv')); df.to_csv(d/'t.csv', index=False)
@@ -128,5 +134,11 @@ def test_csv_missing_image_skipped_and_counted(nih, tmp_path):
     pd.concat([df, df.iloc[:1].assign(**{'Image Index': 'nope.png'})]).to_csv(tmp_path/'t.csv', index=False)
     t = nih_table(tmp_path/'t.csv', nih/'images', on_bad='skip')
     assert len(t) == len(df) and [Path(s['file']).name for s in t.attrs['skipped']] == ['nope.png']
+
+def test_parquet_bad_bytes_skipped_and_counted(alz, tmp_path):
+    df = pd.read_parquet(alz/'data'/'train-00000-of-00001.parquet')
+    df.assign(image=[{'bytes': b'x', 'path': None}] + list(df.image[1:])).to_parquet(tmp_path/'train-x.parquet')
+    t = parquet_table(tmp_path/'train-x.parquet', on_bad='skip')
+    assert len(t) == len(df) - 1 and [s['file'] for s in t.attrs['skipped']] == ['train-x.parquet row 0']
 
 def test_matrix_is_large_enough(): assert len(CASES) + len(SOURCES) + 3 >= 15
