@@ -16,7 +16,7 @@ def test_data_job_on_phantoms(tmp_path):
 
 def test_bad_arguments_give_one_line(tmp_path):
     for args, msg in [(['--data', str(tmp_path/'missing')], 'missing: no such folder'),
-                      (['--oversample-to', '1.5'], 'ratio=1.5 is impossible'),
+                      (['--oversample-to', '1.5'], 'oversample_to=1.5 is impossible'),
                       (['--modality', 'sonar'], "modality='sonar' is unknown"),
                       (['--valid', 'holdout'], "no rows in split folder(s) ['holdout']")]:
         r = run([str(BIN/'medfast'), 'data', '--out', str(tmp_path), '--size', '32', *args], check=False)
@@ -32,7 +32,7 @@ def test_train_job_writes_report(tmp_path):
     "`medfast train` on a small phantom set writes metrics.json with the summary and per-class table, figures and weights"
     import json
     from medfast.phantoms import make_chest_xray
-    data = make_chest_xray(tmp_path/'ph', counts={'train': {'NORMAL': 20, 'PNEUMONIA': 40}, 'val': {'NORMAL': 8, 'PNEUMONIA': 8}}, sz=48)
+    data = make_chest_xray(tmp_path/'ph', counts={'train': {'NORMAL': 20, 'PNEUMONIA': 40}, 'val': {'NORMAL': 8, 'PNEUMONIA': 8}}, size=48)
     out = tmp_path/'run'
     r = run([str(BIN/'medfast'), 'train', '--data', str(data), '--out', str(out), '--size', '32', '--epochs', '1',
              '--freeze-epochs', '1', '--lr', '1e-3', '--balance', 'weighted'])

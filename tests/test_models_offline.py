@@ -32,8 +32,8 @@ def test_create_timm_offline(no_network, arch, n_in):
 
 def test_classifier_learner_offline(no_network):
     counts = {'train': {'NORMAL': 8, 'PNEUMONIA': 8}, 'val': {'NORMAL': 4, 'PNEUMONIA': 4}}
-    path = make_chest_xray(tempfile.mkdtemp(), sz=32, counts=counts)
-    dls = folder_dls(path, size=32, bs=8, channels=1)
+    path = make_chest_xray(tempfile.mkdtemp(), size=32, counts=counts)
+    dls = folder_dls(path, size=32, bs=8, n_in=1)
     learn = classifier_learner(dls)
     assert learn.model[0].model.conv_stem.in_channels == 1
     norm = dls.after_batch.fs.filter(risinstance(Normalize))
