@@ -177,18 +177,23 @@ def table_dls(
     n_in:int=3,                  # channels: 3 for pretrained RGB stems, 1 for single-channel models
     presize:float=2.0,           # item resize = presize × size
     label_delim:str|None=None,   # separator of multi-label strings
+    oversample_to:float|None=None, # oversample training minorities to this × majority count (1.0: balance)
     x_col:str='file',            # image column
     img_cls=None,                # image type (default by `n_in`)
-    seed:int=42,                 # seed for the shuffling
+    seed:int=42,                 # seed for the oversampling and the shuffling
     num_workers:int=0,           # DataLoader worker processes
     **kwargs,                    # overrides for `aug_transforms`
 ):
-    "Presized DataLoaders from a split item table, keeping the table and its counts"
+    "Presized DataLoaders from a split item table, optionally oversampled, keeping the table and its counts"
     for c in (x_col, 'label', 'is_valid'):
         if c not in df: raise KeyError(f"no column {c!r} in the item table (columns: {list(df.columns)})")
+    counts = {'before': class_counts(df, label_delim)}
+    if oversample_to is not None:
+        df = oversample(df, oversample_to, seed=seed, label_delim=label_delim)
+        counts['after'] = class_counts(df, label_delim)
     blk = image_block(size, modality, n_in, presize, label_delim=label_delim, x_col=x_col, img_cls=img_cls, **kwargs)
     dls = blk.dataloaders(df, bs=bs, num_workers=num_workers, seed=seed)
-    dls.items, dls.counts = df, {'before': class_counts(df, label_delim)}
+    dls.items, dls.counts = df, counts
     return dls
 
 # %% ../nbs/02_data.ipynb #9b9c2857
@@ -221,12 +226,8 @@ def folder_dls(
         else: used = stratified_split(df[df.split.isin([train] if isinstance(train, str) else train)], valid_pct, seed=seed)
         heldout = df[~df.file.isin(used.file)]
     else: used = stratified_split(df, 0.2 if valid_pct is None else valid_pct, seed=seed)
-    counts = {'before': class_counts(used)}
-    if oversample_to is not None:
-        used = oversample(used, oversample_to, seed=seed)
-        counts['after'] = class_counts(used)
-    dls = table_dls(used, size, bs, modality, n_in, presize, seed=seed, num_workers=num_workers, **kwargs)
-    dls.counts, dls.heldout = counts, heldout
+    dls = table_dls(used, size, bs, modality, n_in, presize, oversample_to=oversample_to, seed=seed, num_workers=num_workers, **kwargs)
+    dls.heldout = heldout
     return dls
 
 # %% ../nbs/02_data.ipynb #98d00702
