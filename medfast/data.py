@@ -7,7 +7,8 @@ Docs: https://medfast.github.io/medfast/data.html.md"""
 # %% ../nbs/02_data.ipynb #36205691
 from __future__ import annotations
 from .core import DataError, deprecated_alias, renamed_params
-import io, os, warnings
+import io, os, warnings, hashlib
+from concurrent.futures import ThreadPoolExecutor
 import numpy as np, pandas as pd
 from pathlib import Path
 from PIL import Image, UnidentifiedImageError
@@ -17,7 +18,7 @@ from .sampling import split_by_folder, stratified_split, oversample, class_count
 
 # %% auto #0
 __all__ = ['SPLIT_NAMES', 'AUG_PRESETS', 'label_counts', 'ImageReadError', 'read_image', 'MedImage', 'MedImageBW', 'scan_folders',
-           'presize_tfms', 'image_block', 'table_dls', 'folder_dls', 'real_data']
+           'presize_tfms', 'image_block', 'cache_dir', 'presize_cache', 'table_dls', 'folder_dls', 'real_data']
 
 # %% ../nbs/02_data.ipynb #806acd29
 class ImageReadError(DataError):
@@ -167,6 +168,42 @@ def image_block(
                      get_x=ColReader(x_col), get_y=ColReader('label', label_delim=label_delim), splitter=ColSplitter('is_valid'),
                      item_tfms=item_tfms, batch_tfms=batch_tfms)
 
+# %% ../nbs/02_data.ipynb #5f8f54d7
+def cache_dir(
+    cache=True,   # a folder, or True for the default: `$MEDFAST_CACHE`, else ~/.cache/medfast
+)->Path:
+    "The folder of presized copies: `<cache>/presized`"
+    return (Path(os.environ.get('MEDFAST_CACHE', Path.home()/'.cache'/'medfast')) if cache is True else Path(cache))/'presized'
+
+# %% ../nbs/02_data.ipynb #ce50adab
+def _cached_copy(fn, size:int, mode:str, root:Path)->str:
+    "The path of `fn` resized to `size` × `size` in the cache, written first if missing"
+    p = Path(fn)
+    if not p.is_file(): read_image(p)  # raises ImageReadError naming the file
+    st = p.stat()
+    dest = root/(hashlib.sha1(f"{p.resolve()}|{st.st_size}|{st.st_mtime_ns}|{size}|{mode}".encode()).hexdigest()[:24] + '.png')
+    if not dest.is_file():
+        tmp = dest.with_name(f"{dest.stem}.{os.getpid()}.tmp")
+        read_image(p, mode).resize((size, size), Image.BILINEAR).save(tmp, format='PNG')
+        os.replace(tmp, dest)
+    return str(dest)
+
+# %% ../nbs/02_data.ipynb #6d9ea204
+def presize_cache(
+    df:pd.DataFrame,        # item table with image files in `x_col`
+    size:int,               # side of the copies: the item size, presize × final size
+    cache=True,             # cache folder, or True for the default (see `cache_dir`)
+    x_col:str='file',       # image column
+    mode:str='L',           # Pillow mode of the copies: 'L' or 'RGB'
+    workers:int|None=None,  # resizing threads; default the CPU count
+)->pd.DataFrame: # the table with `x_col` pointing at the copies and the originals in `source_file`
+    "Resize each image once to `size`, cache the copy by file, size, mtime and mode, and point the table at it"
+    if mode not in ('L', 'RGB'): raise ValueError(f"mode={mode!r} must be 'L' or 'RGB'")
+    if len(df) and not isinstance(df[x_col].iloc[0], (str, Path)): raise ValueError(f"column {x_col!r} holds {type(df[x_col].iloc[0]).__name__}, not image files: only files can be cached")
+    root = cache_dir(cache); root.mkdir(parents=True, exist_ok=True)
+    with ThreadPoolExecutor(workers or os.cpu_count()) as ex: files = list(ex.map(lambda f: _cached_copy(f, size, mode, root), df[x_col]))
+    return df.assign(**{x_col: files, 'source_file': df[x_col].astype(str)})
+
 # %% ../nbs/02_data.ipynb #e90496c3
 @renamed_params(channels='n_in')
 def table_dls(
@@ -178,6 +215,7 @@ def table_dls(
     presize:float=2.0,           # item resize = presize × size
     label_delim:str|None=None,   # separator of multi-label strings
     oversample_to:float|None=None, # oversample training minorities to this × majority count (1.0: balance)
+    cache=None,                  # presized cache (`presize_cache`): a folder, or True for the default; None reads the originals
     x_col:str='file',            # image column
     img_cls=None,                # image type (default by `n_in`)
     seed:int=42,                 # seed for the oversampling and the shuffling
@@ -191,6 +229,7 @@ def table_dls(
     if oversample_to is not None:
         df = oversample(df, oversample_to, seed=seed, label_delim=label_delim)
         counts['after'] = class_counts(df, label_delim)
+    if cache is not None: df = presize_cache(df, round(size*presize), cache, x_col, 'L' if n_in == 1 else 'RGB')
     blk = image_block(size, modality, n_in, presize, label_delim=label_delim, x_col=x_col, img_cls=img_cls, **kwargs)
     dls = blk.dataloaders(df, bs=bs, num_workers=num_workers, seed=seed)
     dls.items, dls.counts = df, counts
@@ -216,6 +255,7 @@ def folder_dls(
     check:bool=True,             # decode every image at reduced size first
     on_bad:str='raise',          # 'raise' or 'skip' bad files (counted)
     num_workers:int=0,           # DataLoader worker processes
+    cache=None,                  # presized cache, as in `table_dls`
     **kwargs,                    # overrides for `aug_transforms`
 ):
     "Checked, split, optionally oversampled, presized DataLoaders from a class-folder dataset"
@@ -226,7 +266,7 @@ def folder_dls(
         else: used = stratified_split(df[df.split.isin([train] if isinstance(train, str) else train)], valid_pct, seed=seed)
         heldout = df[~df.file.isin(used.file)]
     else: used = stratified_split(df, 0.2 if valid_pct is None else valid_pct, seed=seed)
-    dls = table_dls(used, size, bs, modality, n_in, presize, oversample_to=oversample_to, seed=seed, num_workers=num_workers, **kwargs)
+    dls = table_dls(used, size, bs, modality, n_in, presize, oversample_to=oversample_to, cache=cache, seed=seed, num_workers=num_workers, **kwargs)
     dls.heldout = heldout
     return dls
 
