@@ -6,7 +6,7 @@ Docs: https://medfast.github.io/medfast/volumes.html.md"""
 
 # %% ../nbs/05c_volumes.ipynb #2f5e7680
 from __future__ import annotations
-from .core import deprecated_alias, renamed_params, work_dir
+from .core import renamed_params, work_dir
 import math
 import numpy as np, pandas as pd, torch
 from pathlib import Path
