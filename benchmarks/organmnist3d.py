@@ -11,7 +11,7 @@ import pandas as pd, torch
 from fastai.torch_core import set_seed
 from fastai.metrics import accuracy, top_k_accuracy
 from medfast.phantoms import make_organ_mnist3d, ORGANS_3D, ORGAN_MNIST3D_COUNTS
-from medfast.learner import KeepBest
+from medfast.learner import KeepBestCallback
 from medfast.volumes import npz_volume_dls, volume_test_dl, volume_learner, ViViT, resnet3d
 
 MODELS = {'ViViT (factorised)': lambda c: ViViT(n_out=c, tubelet=(7, 7, 7), attention='factorised'),
@@ -23,7 +23,7 @@ def run(name, seed, fn, a):
     set_seed(seed)
     dls = npz_volume_dls(fn, ORGANS_3D, bs=a.bs, seed=seed)
     learn = volume_learner(dls, MODELS[name](dls.c), patience=a.patience)
-    kb = KeepBest(monitor='valid_loss')
+    kb = KeepBestCallback(monitor='valid_loss')
     t0 = time.perf_counter()
     with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(a.epochs, a.lr, wd=a.wd, cbs=kb)
     train_s = time.perf_counter() - t0
@@ -71,7 +71,7 @@ def main(argv=None):
         f"`python benchmarks/organmnist3d.py --scale {a.scale} --epochs {a.epochs} --patience {a.patience} --lr {a.lr:g} --wd {a.wd:g} --bs {a.bs} --seeds {a.seeds}` "
         f"on CPU (1 torch thread, machine shared with other jobs), Python {platform.python_version()} / torch {torch.__version__}; wall time {wall:.0f} s.\n"
         f"Phantom (`make_organ_mnist3d(counts=ORGAN_MNIST3D_COUNTS x {a.scale})`, 28³, 6 organs, {n['train']} train / {n['val']} val / {n['test']} test volumes, 40:5 imbalance), "
-        f"seeds {list(range(a.seeds))}. One-cycle Adam schedule, early stopping on validation loss with patience {a.patience}, best-validation-loss weights restored (`KeepBest`), "
+        f"seeds {list(range(a.seeds))}. One-cycle Adam schedule, early stopping on validation loss with patience {a.patience}, best-validation-loss weights restored (`KeepBestCallback`), "
         f"then the test split scored once. ViViT: tubelets 7×7×7 (8×8×8 does not tile 28), dim 64, heads 4. Mean ± sd over seeds; per-run rows in organmnist3d.csv.\n"
         f"Chance on the test split: accuracy {max(counts['test'].values())/n['test']:.2f} (majority class), balanced accuracy {1/len(ORGANS_3D):.3f}; with 6 classes top-5 misses only when the true class is ranked last.\n\n"
         + _md(summ) + "\n")

@@ -62,12 +62,13 @@ def renamed_params(**renames):  # old keyword name = new keyword name
         params = inspect.signature(f).parameters
         bad = [n for n in renames.values() if n not in params]
         if bad: raise TypeError(f"{f.__name__} has no parameters {bad} to rename to")
+        who = f.__qualname__.removesuffix('.__init__')  # a class's __init__ is named by its class
         @functools.wraps(f)
         def _f(*args, **kwargs):
             for old, new in renames.items():
                 if old not in kwargs: continue
-                if new in kwargs: raise TypeError(f"{f.__name__}() got both {old}= (deprecated) and {new}=; pass only {new}=")
-                warnings.warn(f"{f.__name__}({old}=) is deprecated; use {new}=", DeprecationWarning, stacklevel=2)
+                if new in kwargs: raise TypeError(f"{who}() got both {old}= (deprecated) and {new}=; pass only {new}=")
+                warnings.warn(f"{who}({old}=) is deprecated; use {new}=", DeprecationWarning, stacklevel=2)
                 kwargs[new] = kwargs.pop(old)
             return f(*args, **kwargs)
         return _f

@@ -10,12 +10,11 @@ from .core import DataError, renamed_params
 import json
 import numpy as np, pandas as pd, pyarrow.parquet as pq
 from pathlib import Path
-from fastai.vision.all import DataBlock, TransformBlock, CategoryBlock, MultiCategoryBlock, ColReader, ColSplitter, TensorBase, tensor
-from .sampling import patient_split, class_counts as label_counts  # the old name, for the 3D cells that move to `volumes`
+from .sampling import patient_split
 from .data import _SKIP_FIX, read_image, table_dls
 
 # %% auto #0
-__all__ = ['NIH_LABELS', 'nih_table', 'nih_dls', 'read_medmnist', 'medmnist_table', 'TensorVolume', 'volume_dls', 'parquet_table']
+__all__ = ['NIH_LABELS', 'nih_table', 'nih_dls', 'read_medmnist', 'medmnist_table', 'parquet_table']
 
 # %% ../nbs/03a_sources.ipynb #cf068839
 NIH_LABELS = ('Atelectasis', 'Cardiomegaly', 'Effusion', 'Infiltration', 'Mass', 'Nodule', 'Pneumonia', 'Pneumothorax',
@@ -115,28 +114,6 @@ def medmnist_table(
     df = pd.concat(rows, ignore_index=True)
     df.attrs.update(ndim=x.ndim - 1, multi_label=y.ndim == 2)
     return df
-
-# %% ../nbs/03a_sources.ipynb #3eb8dea3
-class TensorVolume(TensorBase):
-    "A (channels, depth, height, width) float volume"
-
-def _volume(a:np.ndarray)->TensorVolume: return TensorVolume(tensor(np.ascontiguousarray(a)).float().div_(255).unsqueeze(0))
-
-# %% ../nbs/03a_sources.ipynb #d5570fd7
-def volume_dls(
-    df:pd.DataFrame,           # item table from `medmnist_table` on a 3D file
-    bs:int=16,                 # batch size
-    seed:int=42,               # seed for the shuffling
-    num_workers:int=0,         # DataLoader worker processes
-):
-    "DataLoaders of 3D volumes (1, D, H, W) with their class labels"
-    if df.attrs.get('ndim', 3) != 3: raise ValueError(f"volume_dls needs 3D volumes; this table holds {df.attrs['ndim']}D images, use `table_dls(df, x_col='image')`")
-    blk = DataBlock(blocks=(TransformBlock(type_tfms=_volume), MultiCategoryBlock if df.attrs.get('multi_label') else CategoryBlock),
-                    get_x=ColReader('image'), get_y=ColReader('label', label_delim='|' if df.attrs.get('multi_label') else None),
-                    splitter=ColSplitter('is_valid'))
-    dls = blk.dataloaders(df, bs=bs, seed=seed, num_workers=num_workers)
-    dls.items, dls.counts = df, {'before': label_counts(df, '|' if df.attrs.get('multi_label') else None)}
-    return dls
 
 # %% ../nbs/03a_sources.ipynb #4528f8a2
 def _hf_vocab(
