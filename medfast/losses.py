@@ -8,7 +8,6 @@ Docs: https://medfast.github.io/medfast/losses.html.md"""
 from __future__ import annotations
 from .core import renamed_params
 import numpy as np, torch
-import torch.nn.functional as F
 from torch import nn
 from fastai.losses import CrossEntropyLossFlat, BCEWithLogitsLossFlat, FocalLossFlat
 
