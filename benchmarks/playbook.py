@@ -5,7 +5,7 @@ Usage: python benchmarks/playbook.py [--scale full|ci] [--threads 1]
 import argparse, platform, time
 from pathlib import Path
 import torch
-from medfast.decisions import run_playbook, summarise_trials, METRICS, PLAYBOOK
+from medfast.playbook import run_playbook, summarise_trials, METRICS, PLAYBOOK
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
