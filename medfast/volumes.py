@@ -20,7 +20,7 @@ from fastai.torch_core import TensorBase, tensor
 from fastai.learner import Learner
 from fastai.losses import CrossEntropyLossFlat
 from fastai.callback.tracker import EarlyStoppingCallback
-from .data import label_counts
+from .sampling import class_counts
 from .sources import medmnist_table
 from .metrics import imbalance_metrics
 from .vit import Block
@@ -65,7 +65,7 @@ def volume_dls(
     blk = DataBlock(blocks=(TransformBlock(type_tfms=_volume), MultiCategoryBlock if ml else CategoryBlock),
                     get_x=ColReader('image'), get_y=ColReader('label', label_delim='|' if ml else None), splitter=ColSplitter('is_valid'))
     dls = blk.dataloaders(df, bs=bs, seed=seed, num_workers=num_workers)
-    dls.items, dls.counts = df, {'before': label_counts(df, '|' if ml else None)}
+    dls.items, dls.counts = df, {'before': class_counts(df, '|' if ml else None)}
     return dls
 
 # %% ../nbs/05c_volumes.ipynb #aa9b5dab

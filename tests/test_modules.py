@@ -54,5 +54,5 @@ def test_data_flows_one_way():
 
 def test_no_error_text_parsing():
     "Errors are handled through DataError's fields, never by splitting their message"
-    bad = [p.name for p in MODULES if re.search(r"str\(e\)\.split|\.split\('; delete", p.read_text())]
+    bad = [p.name for p in MODULES if re.search(r"str\(e\)\.split\(|\.split\('; delete", p.read_text())]
     assert not bad, f"these modules parse error messages: {bad}"
