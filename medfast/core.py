@@ -15,6 +15,7 @@ __all__ = ['IMPORT_WARNINGS', 'filter_import_warnings', 'DataError', 'work_dir',
 # %% ../nbs/00_core.ipynb #ad8b7c0c
 IMPORT_WARNINGS = [
     dict(message=r'.*torch\.jit\.script', category=FutureWarning),  # fastai's import under torch >= 2.5
+    dict(message=r".*'mode\.chained_assignment' option is deprecated", category=DeprecationWarning),  # fastai.tabular's import under pandas 3
 ]
 
 def filter_import_warnings():

@@ -29,7 +29,7 @@ def test_unknown_job_is_an_argparse_error():
     assert r.returncode == 2 and 'invalid choice' in r.stderr
 
 def test_train_job_writes_report(tmp_path):
-    "`medfast train` on a small phantom set writes metrics.json with the summary and per-class table, figures and weights"
+    "`medfast train` on a small phantom set writes metrics.json (valid, test, run), figures and weights, and ends with the metrics table"
     import json
     from medfast.phantoms import make_chest_xray
     data = make_chest_xray(tmp_path/'ph', counts={'train': {'NORMAL': 20, 'PNEUMONIA': 40}, 'val': {'NORMAL': 8, 'PNEUMONIA': 8}}, size=48)
@@ -37,11 +37,28 @@ def test_train_job_writes_report(tmp_path):
     r = run([str(BIN/'medfast'), 'train', '--data', str(data), '--out', str(out), '--size', '32', '--epochs', '1',
              '--freeze-epochs', '1', '--lr', '1e-3', '--balance', 'weighted'])
     m = json.loads((out/'metrics.json').read_text())
-    assert {'accuracy', 'balanced_accuracy', 'macro_f1', 'auroc', 'per_class'} <= set(m)
-    assert m['per_class']['NORMAL']['support'] == 8
+    assert set(m) == {'valid', 'test', 'run'} and m['test'] is None  # this layout has no test/ folder
+    assert {'accuracy', 'balanced_accuracy', 'macro_f1', 'mcc', 'auroc', 'per_class'} <= set(m['valid'])
+    assert m['valid']['per_class']['NORMAL']['support'] == 8 and m['run']['args']['balance'] == 'weighted'
+    assert r.stdout.splitlines()[-1].split()[0] == 'auroc' and 'valid' in r.stdout.splitlines()[-6]  # ends with the metrics table
     for f in ['confusion.png', 'roc_pr.png', 'model.pth', 'learner.pkl', 'history.csv']: assert (out/f).stat().st_size > 0, f
 
 def test_train_bad_arguments(tmp_path):
     for args, msg in [(['--arch', 'resnet_17'], "arch='resnet_17' is neither"), (['--data', str(tmp_path/'none.npz')], 'none.npz: no such file')]:
         r = run([str(BIN/'medfast'), 'train', '--out', str(tmp_path), *args], check=False)
         assert r.returncode == 2 and r.stderr.startswith('medfast: error:') and msg in r.stderr and 'Traceback' not in r.stderr, (args, r.stderr)
+
+def test_train_scores_test_split_once(tmp_path):
+    "A test/ folder not used for validation is scored at the end, with the weights validation chose"
+    import json
+    from medfast.phantoms import make_chest_xray
+    counts = {'train': {'NORMAL': 20, 'PNEUMONIA': 40}, 'val': {'NORMAL': 8, 'PNEUMONIA': 8}, 'test': {'NORMAL': 10, 'PNEUMONIA': 14}}
+    data = make_chest_xray(tmp_path/'ph', counts=counts, size=48)
+    out = tmp_path/'run'
+    r = run([str(BIN/'medfast'), 'train', '--data', str(data), '--out', str(out), '--size', '32', '--epochs', '1',
+             '--freeze-epochs', '0', '--lr', '1e-3', '--arch', 'resnet18', '--no-pretrained'])
+    m = json.loads((out/'metrics.json').read_text())
+    assert m['test']['n'] == 24 and m['valid']['n'] == 16
+    assert {c: v['support'] for c, v in m['test']['per_class'].items()} == {'NORMAL': 10, 'PNEUMONIA': 14}
+    assert m['test']['decision'] == 'argmax' and 0 <= m['test']['auroc'] <= 1
+    assert r.stdout.splitlines()[-6].split() == ['valid', 'test']
