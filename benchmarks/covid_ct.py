@@ -28,7 +28,7 @@ def main(scale=0.1, epochs=8, size=28, seed=0, out=Path(__file__).parent/'result
     t0 = time.perf_counter()
     counts = {c: round(n*scale) for c, n in SARSCOV2_CT.items()}
     path = make_covid_ct(work_dir(), counts, 2*size, seed)
-    dls = folder_dls(path, size=size, bs=16, channels=1, modality='ct', valid_pct=0.2, presize=1., max_lighting=0., max_rotate=5., seed=42)
+    dls = folder_dls(path, size=size, bs=16, n_in=1, modality='ct', valid_pct=0.2, presize=1., max_lighting=0., max_rotate=5., seed=42)
     rows = []
     for patch in GRID['patch']:
         for heads in GRID['heads']:
