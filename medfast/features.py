@@ -6,7 +6,6 @@ Docs: https://medfast.github.io/medfast/features.html.md"""
 
 # %% ../nbs/05b_features.ipynb #de5c9b5b
 from __future__ import annotations
-from .core import work_dir
 import hashlib
 import pandas as pd, torch
 from pathlib import Path
@@ -16,7 +15,7 @@ from fastai.data.core import DataLoaders
 from fastai.learner import Learner
 from fastai.losses import BCEWithLogitsLossFlat
 from .losses import pos_weights
-from .learner import _task_defaults
+from .learner import _task_learner
 
 # %% auto #0
 __all__ = ['Embedder', 'frozen_embedder', 'model_key', 'data_key', 'extract_features', 'probe_learner']
@@ -92,7 +91,4 @@ def probe_learner(
     dls = DataLoaders(DataLoader(list(zip(xtr, ytr)), bs=bs, shuffle=True, drop_last=len(xtr) > bs), DataLoader(list(zip(xva, yva)), bs=bs))
     dls.vocab = list(vocab) if vocab is not None else [str(j) for j in range(k)]
     loss = BCEWithLogitsLossFlat(pos_weight=pos_weights(ytr, max_weight) if weighted else None)
-    d = _task_defaults(dls, loss_func=loss, labels=ytr)
-    learn = Learner(dls, nn.Sequential(*layers), loss_func=d['loss_func'], metrics=d['metrics'], path=work_dir())
-    learn.monitor, learn.multi_label = d['monitor'], d['multi_label']
-    return learn
+    return _task_learner(dls, nn.Sequential(*layers), loss_func=loss, labels=ytr)

@@ -12,6 +12,7 @@ from functools import partial
 import numpy as np, pandas as pd
 from fastcore.basics import risinstance
 from fastai.vision.all import vision_learner, Normalize
+from fastai.learner import Learner
 from fastai.losses import CrossEntropyLossFlat, BCEWithLogitsLossFlat
 from fastai.callback.tracker import TrackerCallback
 import fastai.callback.schedule  # adds Learner.lr_find and Learner.fit_one_cycle
@@ -43,6 +44,23 @@ def _task_defaults(
     if loss_func is None: loss_func = CrossEntropyLossFlat(weight=class_weights(y, dls.c) if weighted_loss else None)
     if metrics is None: metrics = multilabel_metrics(list(dls.vocab)) if multi else imbalance_metrics(dls.c)
     return dict(loss_func=loss_func, metrics=metrics, monitor='macro_auroc' if multi else 'balanced_accuracy', multi_label=multi)
+
+# %% ../nbs/05_learner.ipynb #6f395d20
+def _task_learner(
+    dls,                       # DataLoaders whose training targets decide the task
+    model,                     # any PyTorch model with one output per class or label
+    weighted_loss:bool=False,  # as in `_task_defaults`
+    loss_func=None,            # overrides the default loss
+    metrics:list|None=None,    # overrides the default metrics
+    labels=None,               # training targets, when `dls` cannot give them
+    path=None,                 # working folder; default a new temporary one
+    **kwargs,                  # passed to fastai's `Learner` (cbs, opt_func, ...)
+)->Learner:
+    "A fastai `Learner` of `model` with the loss, metrics and monitor that suit the target type of `dls`"
+    d = _task_defaults(dls, weighted_loss, loss_func, metrics, labels)
+    learn = Learner(dls, model, loss_func=d['loss_func'], metrics=d['metrics'], path=work_dir(path), **kwargs)
+    learn.monitor, learn.multi_label = d['monitor'], d['multi_label']
+    return learn
 
 # %% ../nbs/05_learner.ipynb #338483e8
 def _vision_learner(dls, arch, pretrained:bool=True, n_in:int|None=None, normalize:bool=True, **kwargs):

@@ -12,11 +12,10 @@ import numpy as np, pandas as pd, torch
 from torch import nn
 import matplotlib.pyplot as plt
 from fastai.learner import Learner
-from fastai.losses import CrossEntropyLossFlat
 from fastai.callback.schedule import fit_one_cycle
 from fastai.torch_core import set_seed
 from .models import check_patch
-from .metrics import imbalance_metrics
+from .learner import _task_learner
 
 # %% auto #0
 __all__ = ['ConvPatchEmbed', 'show_patches', 'Attention', 'Block', 'SmallViT', 'vit_learner', 'attention_map', 'attention_maps',
@@ -119,14 +118,14 @@ class SmallViT(nn.Module):
 # %% ../nbs/05a_vit.ipynb #63c89392
 def vit_learner(
     dls,                      # DataLoaders of square images, e.g. one-channel ones from `folder_dls`
-    metrics:list|None=None,   # default `imbalance_metrics(dls.c)`
+    metrics:list|None=None,   # default: `classifier_learner`'s, from the target type
+    weighted_loss:bool=False, # class-weighted loss from the training counts
     **kwargs,                 # `SmallViT` arguments: patch, dim, depth, heads, p, mlp_ratio
 )->Learner:
-    "A fastai `Learner` of a `SmallViT` sized from the DataLoaders"
+    "A fastai `Learner` of a `SmallViT` sized from the DataLoaders, with `classifier_learner`'s loss, metrics and monitor"
     xb = dls.one_batch()[0]
     model = SmallViT(xb.shape[-1], n_in=xb.shape[1], n_out=dls.c, **kwargs)
-    return Learner(dls, model, loss_func=CrossEntropyLossFlat(), metrics=imbalance_metrics(dls.c) if metrics is None else metrics,
-                   path=work_dir())
+    return _task_learner(dls, model, weighted_loss, metrics=metrics)
 
 # %% ../nbs/05a_vit.ipynb #3e556f87
 def attention_map(

@@ -18,11 +18,10 @@ from fastai.data.block import DataBlock, TransformBlock, CategoryBlock, MultiCat
 from fastai.data.transforms import Transform, ColReader, ColSplitter
 from fastai.torch_core import TensorBase, tensor
 from fastai.learner import Learner
-from fastai.losses import CrossEntropyLossFlat
 from fastai.callback.tracker import EarlyStoppingCallback
 from .sampling import class_counts
 from .sources import medmnist_table
-from .metrics import imbalance_metrics
+from .learner import _task_learner
 from .vit import Block
 
 # %% auto #0
@@ -232,15 +231,14 @@ def volume_learner(
     model:nn.Module,              # e.g. `ViViT(n_out=dls.c)` or `resnet3d(n_out=dls.c)`
     patience:int|None=3,          # epochs without improvement before stopping; None: no early stopping
     monitor:str='valid_loss',     # what early stopping watches
-    metrics:list|None=None,       # default `imbalance_metrics(dls.c)`
+    metrics:list|None=None,       # default: `classifier_learner`'s, from the target type
 )->Learner:
-    "A fastai `Learner` for volumes with imbalance metrics and early stopping"
+    "A fastai `Learner` for volumes with `classifier_learner`'s loss, metrics and monitor, and early stopping"
     xb = dls.one_batch()[0]
     with torch.no_grad(): out = model.eval()(xb[:1])
     if out.shape != (1, dls.c): raise ValueError(f"the model maps a volume {tuple(xb.shape[1:])} to {tuple(out.shape[1:])}; it needs {dls.c} outputs (n_out=dls.c)")
     cbs = [] if patience is None else [EarlyStoppingCallback(monitor=monitor, patience=patience)]
-    return Learner(dls, model, loss_func=CrossEntropyLossFlat(), metrics=imbalance_metrics(dls.c) if metrics is None else metrics,
-                   cbs=cbs, path=work_dir())
+    return _task_learner(dls, model, metrics=metrics, cbs=cbs)
 
 # %% ../nbs/05c_volumes.ipynb #4307e7c4
 def volume_test_dl(
