@@ -6,6 +6,7 @@ Docs: https://medfast.github.io/medfast/heads.html.md"""
 
 # %% ../nbs/04c_heads.ipynb #e1904e6a
 from __future__ import annotations
+import medfast.core  # first: its one warning filter is active before fastai is imported
 import numpy as np, torch, timm
 from torch import nn
 from fastai.layers import AdaptiveConcatPool2d, Flatten
@@ -66,11 +67,12 @@ def num_features(
     "Number of features of a timm backbone's last feature map (or pooled output for ViTs)"
     with torch.device('meta'): return timm.create_model(arch, num_classes=0).num_features
 
+# %% ../nbs/04c_heads.ipynb #a1c0e7f3
 def deep_head_kwargs(
     dls,          # DataLoaders, for the number of classes
     arch:str,     # timm architecture name
     **kwargs,     # passed to `deep_head`
-)->dict: # custom_head and init, for `medfast_learner` / `vision_learner`
+)->dict: # custom_head and init, for `classifier_learner` / `vision_learner`
     "`vision_learner` arguments that put a `deep_head` on timm `arch`, keeping its Xavier initialisation"
     with torch.device('meta'): pooled = getattr(timm.create_model(arch), 'pretrained_cfg', {}).get('pool_size') is not None
     return dict(custom_head=deep_head(num_features(arch), dls.c, pool=pooled, **kwargs), init=None)
