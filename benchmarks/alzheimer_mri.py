@@ -12,7 +12,7 @@ from medfast.phantoms import make_alzheimer_mri, scale_counts, ALZHEIMER_MRI
 from medfast.sources import parquet_table
 from medfast.sampling import class_counts, weighted_dls
 from medfast.data import table_dls
-from medfast.models import freeze_blocks
+from medfast.learner import freeze_blocks
 from medfast.heads import deep_head_kwargs
 from medfast.learner import classifier_learner, fine_tune_recipe
 from medfast.interpret import per_class_report, summary_metrics
@@ -61,7 +61,7 @@ def write(res:pd.DataFrame, counts:dict, args:dict, wall:float, out:Path):
     (out/'alzheimer_mri.md').write_text(
         f"# Alzheimer brain MRI, full phantom run\n\n"
         f"`python benchmarks/alzheimer_mri.py` ({', '.join(f'{k}={v}' for k, v in args.items())}, arch={ARCH} with offline ImageNet weights, bs={BS}).\n"
-        f"Phantom: `make_alzheimer_mri(counts=scale_counts(ALZHEIMER_MRI, {args['scale']}, min_n=12), sz=64, seed=0)`, parquet layout; "
+        f"Phantom: `make_alzheimer_mri(counts=scale_counts(ALZHEIMER_MRI, {args['scale']}, min_n=12), size=64, seed=0)`, parquet layout; "
         f"train {sum(tr.values())} ({', '.join(f'{k} {v}' for k, v in tr.items())}), test {sum(te.values())} ({', '.join(f'{k} {v}' for k, v in te.items())}).\n"
         f"Metrics on the test split, mean ± sd over the seeds listed. {len(res)} runs, wall time {wall/60:.1f} min on one CPU thread "
         f"of a shared machine ({res.seconds.mean():.0f} s per run).\n\n" + _markdown(md.reset_index()) + '\n')
@@ -70,7 +70,7 @@ def main(scale=0.04, size=32, epochs=4, seeds=(0, 1, 2), out=Path(__file__).pare
     torch.set_num_threads(1)
     t0 = time.time()
     counts = scale_counts(ALZHEIMER_MRI, scale, min_n=12)
-    df = parquet_table(make_alzheimer_mri(work_dir(), counts=counts, sz=64, seed=0)/'data')
+    df = parquet_table(make_alzheimer_mri(work_dir(), counts=counts, size=64, seed=0)/'data')
     df['is_valid'] = df.split == 'test'
     rows = []
     for seed in seeds:  # seeds outside, so that a stopped run has every experiment at its first seeds

@@ -7,7 +7,8 @@ Docs: https://medfast.github.io/medfast/heads.html.md"""
 # %% ../nbs/04c_heads.ipynb #e1904e6a
 from __future__ import annotations
 import medfast.core  # first: its one warning filter is active before fastai is imported
-import numpy as np, torch, timm
+import numpy as np
+from .models import meta_model
 from torch import nn
 from fastai.layers import AdaptiveConcatPool2d, Flatten
 
@@ -65,7 +66,7 @@ def num_features(
     arch:str,   # timm architecture name
 )->int:
     "Number of features of a timm backbone's last feature map (or pooled output for ViTs)"
-    with torch.device('meta'): return timm.create_model(arch, num_classes=0).num_features
+    return meta_model(arch).num_features
 
 # %% ../nbs/04c_heads.ipynb #a1c0e7f3
 def deep_head_kwargs(
@@ -74,5 +75,5 @@ def deep_head_kwargs(
     **kwargs,     # passed to `deep_head`
 )->dict: # custom_head and init, for `classifier_learner` / `vision_learner`
     "`vision_learner` arguments that put a `deep_head` on timm `arch`, keeping its Xavier initialisation"
-    with torch.device('meta'): pooled = getattr(timm.create_model(arch), 'pretrained_cfg', {}).get('pool_size') is not None
+    pooled = getattr(meta_model(arch), 'pretrained_cfg', {}).get('pool_size') is not None
     return dict(custom_head=deep_head(num_features(arch), dls.c, pool=pooled, **kwargs), init=None)
