@@ -8,6 +8,7 @@ Docs: https://medfast.github.io/medfast/cli.html.md"""
 from __future__ import annotations
 from .core import DataError
 import argparse, sys, json, time, hashlib, platform
+import numpy as np
 import torch, timm, fastai
 from fastai.vision import models
 from fastai.torch_core import set_seed
@@ -19,11 +20,12 @@ from .sampling import plot_class_counts
 from .data import folder_dls, table_dls
 from .sources import medmnist_table
 from .metrics import summary_scores
+from .models import xresnet18_half
 from .learner import classifier_learner, fine_tune_recipe
 from .interpret import interpret_learner
 
 # %% auto #0
-__all__ = ['BALANCE', 'data_job', 'train_job', 'main']
+__all__ = ['BALANCE', 'ARCHS', 'SMALL_IMAGE', 'data_job', 'train_defaults', 'train_job', 'main']
 
 # %% ../nbs/09_cli.ipynb #29118c46
 def _dataset(data, out:Path, seed:int)->Path:
@@ -62,9 +64,29 @@ def data_job(
 
 # %% ../nbs/09_cli.ipynb #0ff43ec6
 BALANCE = ('none', 'oversample', 'weighted')
+ARCHS = {'xresnet18_half': xresnet18_half}  # medfast's own architectures, by name
 
-# %% ../nbs/09_cli.ipynb #3c245a0f
-def _train_dls(data, out:Path, size:int, bs:int, valid:str, balance:str, seed:int, labels:str|None)->tuple:
+# %% ../nbs/09_cli.ipynb #acd0198b
+SMALL_IMAGE = 64  # images at most this many pixels on a side are trained from scratch at their own size
+
+def _image_side(data)->int|None:
+    "The side of a MedMNIST file's training images, or None for folders (and the phantom default)"
+    if data is None or not str(data).endswith('.npz') or not Path(data).is_file(): return None
+    try:
+        with np.load(data) as z: return int(z['train_images'].shape[1]) if 'train_images' in z else None
+    except Exception: return None  # an unreadable file is reported, with its reason, when the data is read
+
+def train_defaults(
+    data=None,   # the dataset given to `medfast train`: a MedMNIST .npz, class folders, or None for the phantom default
+)->dict: # arch, size, presize, bs, epochs, freeze_epochs, lr ('find': lr_find), pretrained, monitor
+    "The recipe `medfast train` uses for the options left unset, chosen from the kind of data"
+    side = _image_side(data)
+    if side is not None and side <= SMALL_IMAGE:
+        return dict(arch='xresnet18_half', size=side, presize=1.0, bs=64, epochs=5, freeze_epochs=0, lr=1e-2, pretrained=False, monitor='auroc')
+    return dict(arch='tf_efficientnet_lite0', size=64, presize=2.0, bs=32, epochs=3, freeze_epochs=1, lr='find', pretrained=True, monitor='balanced_accuracy')
+
+# %% ../nbs/09_cli.ipynb #d1ca900a
+def _train_dls(data, out:Path, size:int, bs:int, valid:str, balance:str, seed:int, labels:str|None, presize:float=2.0)->tuple:
     "DataLoaders for the train job, and the held-out test table to score once at the end (None when the data has none)"
     oversample_to = 1.0 if balance == 'oversample' else None
     if data is not None and str(data).endswith('.npz'):
@@ -72,12 +94,12 @@ def _train_dls(data, out:Path, size:int, bs:int, valid:str, balance:str, seed:in
         df = medmnist_table(data, vocab)
         if df.attrs['multi_label'] or df.attrs['ndim'] != 2: raise ValueError(f"{data}: medfast train handles single-label 2D MedMNIST files; this one is {'multi-label' if df.attrs['multi_label'] else '3D'}")
         test = medmnist_table(data, vocab, valid='test')
-        return table_dls(df, size, bs, x_col='image', seed=seed, oversample_to=oversample_to), test[test.is_valid]
-    dls = folder_dls(_dataset(data, out, seed), size=size, bs=bs, valid=valid.split(','), seed=seed, oversample_to=oversample_to)
+        return table_dls(df, size, bs, n_in=1 if df.image.iloc[0].ndim == 2 else 3, presize=presize, x_col='image', seed=seed, oversample_to=oversample_to), test[test.is_valid]
+    dls = folder_dls(_dataset(data, out, seed), size=size, bs=bs, valid=valid.split(','), seed=seed, presize=presize, oversample_to=oversample_to)
     test = dls.heldout[dls.heldout.split == 'test'] if 'split' in dls.heldout else dls.heldout.iloc[:0]
     return dls, test if len(test) else None
 
-# %% ../nbs/09_cli.ipynb #25e0d80a
+# %% ../nbs/09_cli.ipynb #50443f7a
 def _json(x): return None if x is None or x != x else round(float(x), 6)
 
 def _split_report(rep)->dict:
@@ -87,7 +109,7 @@ def _split_report(rep)->dict:
     per_class = {c: {k: _json(v) for k, v in row.items()} for c, row in rep.table.to_dict('index').items()}
     return {**{k: _json(s[k]) for k in keys}, 'decision': 'argmax', 'n': len(rep.targs), 'per_class': per_class}
 
-# %% ../nbs/09_cli.ipynb #19eee4a9
+# %% ../nbs/09_cli.ipynb #56ce0c54
 def _data_hash(data)->str|None:
     "sha256 of a data file, or of a folder's file listing (relative path, size, mtime); None for the phantom default"
     if data is None: return None
@@ -103,40 +125,60 @@ def _run_info(args:dict, seconds:float)->dict:
     versions = dict(medfast=__version__, fastai=fastai.__version__, torch=torch.__version__, timm=timm.__version__, python=platform.python_version())
     return dict(args=args, seed=args['seed'], versions=versions, data_sha256=_data_hash(args['data']), wall_seconds=round(seconds, 1), threads=torch.get_num_threads())
 
-# %% ../nbs/09_cli.ipynb #cbf8d729
+# %% ../nbs/09_cli.ipynb #a8bb3236
 def _side_by_side(metrics:dict)->str:
     "Validation and test summary metrics as a small text table"
     keys = ('accuracy', 'balanced_accuracy', 'macro_f1', 'mcc', 'auroc')
     cols = {s: metrics[s] for s in ('valid', 'test') if metrics.get(s)}
     return pd.DataFrame({s: [m[k] for k in keys] for s, m in cols.items()}, index=keys).round(3).to_string()
 
-# %% ../nbs/09_cli.ipynb #ee39e96d
+# %% ../nbs/09_cli.ipynb #a73f4e34
+def _resolve(args:dict)->dict:
+    "The options of a train run with every unset one filled from `train_defaults`"
+    rec = train_defaults(args['data'])
+    chosen = {k: rec[k] if args.get(k) is None else args[k] for k in ('arch', 'size', 'bs', 'epochs', 'freeze_epochs', 'lr', 'pretrained')}
+    if args.get('arch') is not None and args.get('pretrained') is None: chosen['pretrained'] = args['arch'] not in ARCHS
+    chosen['presize'], chosen['monitor'] = rec['presize'], rec['monitor']
+    if chosen['lr'] != 'find' and not float(chosen['lr']) > 0: raise ValueError(f"lr={chosen['lr']} must be > 0; pass --lr find to pick it with lr_find")
+    return chosen
+
+# %% ../nbs/09_cli.ipynb #e36d2be4
+def _arch(name:str):
+    "A model function or timm name from an architecture name: medfast's own, fastai's, or timm's"
+    if name in ARCHS: return ARCHS[name]
+    if hasattr(models, name): return getattr(models, name)
+    if timm.is_model(name): return name
+    raise ValueError(f"arch={name!r} is neither a medfast, fastai nor timm architecture; try xresnet18_half, tf_efficientnet_lite0 or resnet18")
+
+# %% ../nbs/09_cli.ipynb #217d720f
 def train_job(
     data:str|None=None,               # class folders or a MedMNIST .npz; None writes a phantom dataset
     out:str='runs/train',             # output folder
-    arch:str='tf_efficientnet_lite0', # timm or fastai architecture name
-    size:int=64,                      # image size
-    bs:int=32,                        # batch size
-    epochs:int=3,                     # unfrozen epochs
-    freeze_epochs:int=1,              # frozen epochs (pretrained models only)
-    lr:float|None=None,               # base learning rate; None runs lr_find before each phase
+    arch:str|None=None,               # medfast, fastai or timm architecture; None: from `train_defaults`
+    size:int|None=None,               # image size; None: from `train_defaults`
+    bs:int|None=None,                 # batch size; None: from `train_defaults`
+    epochs:int|None=None,             # (unfrozen) epochs; None: from `train_defaults`
+    freeze_epochs:int|None=None,      # frozen epochs (pretrained models only); None: from `train_defaults`
+    lr:float|str|None=None,           # base learning rate, or 'find' for lr_find before each phase; None: from `train_defaults`
     balance:str='oversample',         # 'none', 'oversample' or 'weighted'
     valid:str='val',                  # validation folder(s) of a split layout, comma separated
-    pretrained:bool=True,             # start from ImageNet weights (offline for EfficientNet-Lite)
+    pretrained:bool|None=None,        # start from ImageNet weights (offline for EfficientNet-Lite); None: from the arch
     labels:str|None=None,             # class names for a MedMNIST .npz, comma separated
     seed:int=42,                      # seed for data, split, sampling and training
     progress:bool=True,               # show progress bars
 )->dict: # the contents of metrics.json: valid, test (None without a test split) and run
-    "Train the fine-tuning recipe on a dataset, choose the epoch on validation, score the test split once, and write the report"
+    "Train the recipe on a dataset, choose the epoch on validation, score the test split once, and write the report"
     args, t0 = dict(locals()), time.perf_counter()
     if balance not in BALANCE: raise ValueError(f"balance={balance!r} must be one of {list(BALANCE)}")
-    if not (hasattr(models, arch) or timm.is_model(arch)): raise ValueError(f"arch={arch!r} is neither a fastai nor a timm architecture; try tf_efficientnet_lite0 or resnet18")
+    r = _resolve(args)
+    model = _arch(r['arch'])
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    print('recipe: ' + ', '.join(f"{k}={v}" for k, v in r.items()))
     set_seed(seed)
-    dls, test = _train_dls(data, out, size, bs, valid, balance, seed, labels)
+    dls, test = _train_dls(data, out, r['size'], r['bs'], valid, balance, seed, labels, r['presize'])
     print(pd.concat(dls.counts, axis=1).to_string())
-    learn = classifier_learner(dls, getattr(models, arch, arch), pretrained=pretrained, weighted_loss=balance == 'weighted', path=out)
-    hist = fine_tune_recipe(learn, epochs, freeze_epochs, lr, progress=progress)
+    learn = classifier_learner(dls, model, pretrained=r['pretrained'], weighted_loss=balance == 'weighted', path=out)
+    hist = fine_tune_recipe(learn, r['epochs'], r['freeze_epochs'], None if r['lr'] == 'find' else float(r['lr']), monitor=r['monitor'], progress=progress)
     hist.to_csv(out/'history.csv', index=False)
     rep = interpret_learner(learn)
     rep.save(out)
@@ -144,13 +186,13 @@ def train_job(
     if test is not None: metrics['test'] = _split_report(interpret_learner(learn, dl=learn.dls.test_dl(test, with_labels=True)))
     torch.save(learn.model.state_dict(), out/'model.pth')
     learn.export(out/'learner.pkl')
-    metrics['run'] = _run_info(args, time.perf_counter() - t0)
+    metrics['run'] = {**_run_info(args, time.perf_counter() - t0), 'recipe': r}
     (out/'metrics.json').write_text(json.dumps(metrics, indent=2, allow_nan=False))
     print(rep.table.round(3).to_string())
     print(_side_by_side(metrics))
     return metrics
 
-# %% ../nbs/09_cli.ipynb #3a42ea4e
+# %% ../nbs/09_cli.ipynb #14bf9b69
 def _parser()->argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='medfast', description='Image classifiers for small, imbalanced medical data')
     sub = p.add_subparsers(dest='job', required=True)
@@ -166,20 +208,20 @@ def _parser()->argparse.ArgumentParser:
     t = sub.add_parser('train', help='train the fine-tuning recipe and write metrics.json, figures and weights')
     t.add_argument('--data', help='class-folder dataset or MedMNIST .npz (default: a phantom chest X-ray dataset)')
     t.add_argument('--out', default='runs/train', help='output folder (default: %(default)s)')
-    t.add_argument('--arch', default='tf_efficientnet_lite0', help='timm or fastai architecture (default: %(default)s)')
-    t.add_argument('--size', type=int, default=64, help='image size (default: %(default)s)')
-    t.add_argument('--bs', type=int, default=32, help='batch size (default: %(default)s)')
-    t.add_argument('--epochs', type=int, default=3, help='unfrozen epochs (default: %(default)s)')
-    t.add_argument('--freeze-epochs', type=int, default=1, help='frozen epochs (default: %(default)s)')
-    t.add_argument('--lr', type=float, default=None, help='base learning rate (default: lr_find)')
+    t.add_argument('--arch', help='medfast, fastai or timm architecture (default: chosen from the data, see train_defaults)')
+    t.add_argument('--size', type=int, help='image size (default: the images\' own size up to 64 px, else 64)')
+    t.add_argument('--bs', type=int, help='batch size (default: from the data)')
+    t.add_argument('--epochs', type=int, help='(unfrozen) epochs (default: from the data)')
+    t.add_argument('--freeze-epochs', type=int, help='frozen epochs, pretrained models only (default: from the data)')
+    t.add_argument('--lr', help="base learning rate, or 'find' for lr_find (default: from the data)")
     t.add_argument('--balance', default='oversample', choices=BALANCE, help='class balancing (default: %(default)s)')
     t.add_argument('--valid', default='val', help='validation folder(s), comma separated (default: %(default)s)')
-    t.add_argument('--no-pretrained', dest='pretrained', action='store_false', help='train from scratch')
+    t.add_argument('--no-pretrained', dest='pretrained', action='store_false', default=None, help='train from scratch')
     t.add_argument('--labels', help='class names of a MedMNIST .npz, comma separated')
     t.add_argument('--seed', type=int, default=42, help='seed (default: %(default)s)')
     return p
 
-# %% ../nbs/09_cli.ipynb #f8ed0547
+# %% ../nbs/09_cli.ipynb #38e4898b
 def main(argv:list|None=None)->int: # exit status
     "Run the `medfast` command line"
     args = vars(_parser().parse_args(argv))

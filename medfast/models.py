@@ -12,10 +12,11 @@ from importlib import import_module, resources
 from pathlib import Path
 import torch, timm
 from fastai.vision.learner import model_meta, _default_meta
+from fastai.vision.models.xresnet import xresnet18
 
 # %% auto #0
 __all__ = ['OFFLINE_WEIGHTS', 'offline_weights_file', 'meta_model', 'offline_pretrained_kwargs', 'check_patch',
-           'timm_size_kwargs', 'create_timm', 'pretrained_stats', 'block_splitter']
+           'timm_size_kwargs', 'create_timm', 'pretrained_stats', 'block_splitter', 'xresnet18_half']
 
 # %% ../nbs/04_models.ipynb #27aef43a
 OFFLINE_WEIGHTS = {
@@ -145,3 +146,15 @@ def block_splitter(
     first = stem + [p for b in blocks[:n] for p in b.parameters()]
     ids = {id(p) for p in first}
     return [first, [p for p in model.parameters() if id(p) not in ids]]
+
+# %% ../nbs/04_models.ipynb #120fe5d6
+def xresnet18_half(
+    pretrained:bool=False,  # must be False: there are no weights
+    n_in:int=3,             # input channels
+    **kwargs,               # passed to fastai's `xresnet18` (n_out, act_cls, ...)
+)->torch.nn.Module:
+    "fastai's `xresnet18` at half width, to train from scratch on small images"
+    if pretrained: raise ValueError("xresnet18_half has no pretrained weights; pass pretrained=False")
+    return xresnet18(pretrained=False, c_in=n_in, widen=0.5, **kwargs)
+
+model_meta[xresnet18_half] = model_meta[xresnet18]
