@@ -106,11 +106,11 @@ def write_md(csv, md, data_name):
     res = pd.read_csv(csv)
     cols = ['recipe', 'size', 'test AUROC', 'test ACC (argmax)', 'test bal. acc', 'val AUROC', 'seeds', 'epochs', 'train s/run', 'total s/run', 'threads', 'load (1-min avg)']
     rows = []
-    for cand, g in res.groupby('candidate', sort=False):
+    for (cand, tag), g in res.groupby(['candidate', 'tag'], sort=False):
         r = g.iloc[0]
         desc = (f"{r.arch} {'pretrained' if r.pretrained else 'scratch'}, {r.n_in}ch, bs {r.bs}, lr {r.lr:g}, "
                 f"{'1 frozen + ' if r.freeze_epochs else ''}one-cycle, {r.balance}, aug {r.modality}")
-        rows.append([f"`{cand}`: {desc}", r['size'], pm(g.test_auroc), pm(g.test_accuracy), pm(g.test_balanced_accuracy), pm(g.val_auroc),
+        rows.append([f"`{cand}` ({tag}): {desc}", r['size'], pm(g.test_auroc), pm(g.test_accuracy), pm(g.test_balanced_accuracy), pm(g.val_auroc),
                      f"{len(g)} ({' '.join(map(str, g.seed))})", f"{r.epochs} (best {'/'.join(map(str, g.best_epoch))})",
                      f"{g.train_s.median():.0f}", f"{g.total_s.median():.0f}", int(r.threads), f"{g.load_start.min():.1f}–{g.load_end.max():.1f}"])
     lines = [f"# MedMNIST protocol: `{data_name}`", "",
@@ -135,6 +135,7 @@ def main():
     p.add_argument('--threads', type=int, default=1, help='torch CPU threads')
     p.add_argument('--out', default=str(Path(__file__).parent/'results'))
     p.add_argument('--epochs', type=int, default=None, help='override every candidate\'s epochs (quick checks)')
+    p.add_argument('--tag', default='run', help='label of this batch of runs (kept in the csv, grouped apart in the table)')
     p.add_argument('--name', default='medmnist', help='stem of the csv and md written under --out')
     a = p.parse_args()
     torch.set_num_threads(a.threads)
@@ -149,7 +150,7 @@ def main():
     for cand in cands:
         for seed in a.seeds:
             row = run_one(tv, test, names, n_in, cand, seed)
-            row['data'] = Path(a.data).name
+            row.update(data=Path(a.data).name, tag=a.tag)
             pd.DataFrame([row]).to_csv(csv, mode='a', header=not csv.exists(), index=False)
             print(f"{cand} seed {seed}: test AUROC {row['test_auroc']:.3f} ACC {row['test_accuracy']:.3f} "
                   f"(val AUROC {row['val_auroc']:.3f}, best epoch {row['best_epoch']}), train {row['train_s']:.0f} s, total {row['total_s']:.0f} s, load {row['load_start']}", flush=True)
