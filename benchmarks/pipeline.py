@@ -150,8 +150,9 @@ def main():
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     res.to_csv(out/'pipeline.csv', index=False)
     def tbl(kind, cols):
-        d = res[res.kind == kind][cols].fillna('')
-        return ['| ' + ' | '.join(cols) + ' |', '|' + '---|'*len(cols)] + ['| ' + ' | '.join(str(v) for v in r) + ' |' for r in d.itertuples(index=False)]
+        d = res[res.kind == kind].reindex(columns=cols).astype(object)
+        d = d.where(d.notna(), '')
+        return ['| ' + ' | '.join(cols) + ' |', '|' + '---|'*len(cols)] + ['| ' + ' | '.join(str(int(v)) if isinstance(v, float) and v.is_integer() and v > 1 else str(v) for v in r) + ' |' for r in d.itertuples(index=False)]
     lines = [f"# Image pipeline throughput", "",
              f"{len(files)} real NIH ChestX-ray14 PNGs ({', '.join(f'{n} {m}' for m, n in modes.items())}, 1024 px), size {a.size}, presize {a.presize:g} "
              f"(item resize to {side} px, squish), `xray` batch augmentation, bs {a.bs}, torch threads 1, one pass over the training loader "
