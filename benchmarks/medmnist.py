@@ -104,7 +104,7 @@ def pm(s): return f"{s.mean():.3f} ± {s.std(ddof=1):.3f}" if len(s) > 1 else f"
 def write_md(csv, md, data_name):
     "Rebuild the markdown table (mean ± sd per candidate) from every row of the csv"
     res = pd.read_csv(csv)
-    cols = ['recipe', 'size', 'test AUROC', 'test ACC (argmax)', 'test bal. acc', 'val AUROC', 'seeds', 'epochs', 'train s/run', 'total s/run', 'threads', 'load (1-min avg)']
+    cols = ['recipe', 'size', 'test AUROC', 'test ACC (argmax)', 'test bal. acc', 'val AUROC', 'seeds', 'epochs', 'train s/run', 'total s/run', 'threads', 'peak load']
     rows = []
     for (cand, tag), g in res.groupby(['candidate', 'tag'], sort=False):
         r = g.iloc[0]
@@ -112,12 +112,12 @@ def write_md(csv, md, data_name):
                 f"{'1 frozen + ' if r.freeze_epochs else ''}one-cycle, {r.balance}, aug {r.modality}")
         rows.append([f"`{cand}` ({tag}): {desc}", r['size'], pm(g.test_auroc), pm(g.test_accuracy), pm(g.test_balanced_accuracy), pm(g.val_auroc),
                      f"{len(g)} ({' '.join(map(str, g.seed))})", f"{r.epochs} (best {'/'.join(map(str, g.best_epoch))})",
-                     f"{g.train_s.median():.0f}", f"{g.total_s.median():.0f}", int(r.threads), f"{g.load_start.min():.1f}–{g.load_end.max():.1f}"])
+                     f"{g.train_s.median():.0f}", f"{g.total_s.median():.0f}", int(r.threads), f"{max(g.load_start.max(), g.load_end.max()):.1f}"])
     lines = [f"# MedMNIST protocol: `{data_name}`", "",
              "Official splits: trained on `train`, epoch chosen on `val` (best validation AUROC, weights restored), `test` scored once. "
              "AUROC of the positive class (binary) or macro one-vs-rest; ACC at the argmax (no fitted threshold). Mean ± sd over the seeds listed. "
              f"Times are medians per run in seconds: training only (the one-cycle fit with its per-epoch validation) and total (data, model, fit, prediction). "
-             f"CPU: {platform.machine()}, {os.cpu_count()} cores shared with other sessions (the load column is the 1-minute load average at start–end; "
+             f"CPU: {platform.machine()}, {os.cpu_count()} cores shared with other sessions (peak load: the highest 1-minute load average seen at the start or end of a run; "
              f"above ~2 the runs were slowed by other work), torch {torch.__version__}.", "",
              '| ' + ' | '.join(cols) + ' |', '|' + '---|'*len(cols)]
     lines += ['| ' + ' | '.join(map(str, r)) + ' |' for r in rows]
