@@ -13,8 +13,9 @@ from functools import partial
 from pathlib import Path
 import medfast.core  # noqa: F401  (the warning filter, before fastai)
 import numpy as np, pandas as pd, torch
-from torch import nn
-from fastai.vision.all import ConvLayer, set_seed, xresnet18
+from fastai.vision.all import set_seed, xresnet18
+from medfast.models import small_vgg
+from medfast.playbook import tiny_cnn
 from medfast.sources import read_medmnist, medmnist_table
 from medfast.data import table_dls
 from medfast.sampling import oversample
@@ -28,18 +29,8 @@ PUBLISHED = {'MedMNIST v2 ResNet-18 (28)': (0.944, 0.854), 'MedMNIST v2 ResNet-5
              'MedMNIST+ best end-to-end AUROC: VGG16 (64)': (0.987, None),
              'MedMNIST+ DINO ViT-B/16 linear probe (224)': (0.989, 0.916)}
 
-def stride_cnn(pretrained=False, n_in=3, widths=(16, 32, 64, 128)):
-    "The playbook's stride-2 CNN body (one ConvLayer per width), ending in a pooling layer"
-    chans = (n_in, *widths)
-    return nn.Sequential(*[ConvLayer(a, b, stride=2) for a, b in zip(chans, chans[1:])], nn.AdaptiveAvgPool2d(1))
-
-def double_cnn(pretrained=False, n_in=3, widths=(32, 64, 128, 256)):
-    "Two 3x3 ConvLayers per stage (the second with stride 2): a VGG-style body, ending in a pooling layer"
-    layers, c = [], n_in
-    for w in widths: layers += [ConvLayer(c, w), ConvLayer(w, w, stride=2)]; c = w
-    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1))
-
-ARCHS = {'cnn': stride_cnn, 'cnn_wide': partial(stride_cnn, widths=(32, 64, 128, 256)), 'vgg_cnn': double_cnn,
+# the candidate bodies: the playbook's stride-2 CNN, a wider one, and medfast's small VGG (the default of `medfast train` for small images)
+ARCHS = {'cnn': tiny_cnn, 'cnn_wide': partial(tiny_cnn, widths=(32, 64, 128, 256)), 'vgg_cnn': small_vgg,
          'xresnet18': xresnet18, 'xresnet18_half': partial(xresnet18, widen=0.5), 'tf_efficientnet_lite0': 'tf_efficientnet_lite0'}
 NO_AUG = dict(do_flip=False, max_rotate=0., max_zoom=1., max_lighting=0., max_warp=0.)
 
@@ -82,7 +73,7 @@ def run_one(tv, test, names, n_in, cand, seed):
     df = oversample(tv, 1.0, seed=seed) if c['balance'] == 'oversample' else tv
     modality = 'xray' if n_in == 1 else 'natural'
     channels = 3 if c['pretrained'] else n_in
-    dls = table_dls(df, size=c['size'], bs=c['bs'], modality=modality, channels=channels, presize=1.0, x_col='image', seed=seed,
+    dls = table_dls(df, size=c['size'], bs=c['bs'], modality=modality, n_in=channels, presize=1.0, x_col='image', seed=seed,
                     **(NO_AUG if c['aug'] == 'none' else {}))
     learn = classifier_learner(dls, ARCHS[c['arch']], pretrained=c['pretrained'])
     t1 = time.perf_counter()

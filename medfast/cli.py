@@ -12,6 +12,7 @@ import numpy as np
 import torch, timm, fastai
 from fastai.vision import models
 from fastai.torch_core import set_seed
+from fastai.callback.progress import ProgressCallback
 from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -20,7 +21,7 @@ from .sampling import plot_class_counts
 from .data import folder_dls, table_dls
 from .sources import medmnist_table
 from .metrics import summary_scores
-from .models import xresnet18_half
+from .models import small_vgg, xresnet18_half
 from .learner import classifier_learner, fine_tune_recipe
 from .interpret import interpret_learner
 
@@ -64,7 +65,7 @@ def data_job(
 
 # %% ../nbs/09_cli.ipynb #0ff43ec6
 BALANCE = ('none', 'oversample', 'weighted')
-ARCHS = {'xresnet18_half': xresnet18_half}  # medfast's own architectures, by name
+ARCHS = {'small_vgg': small_vgg, 'xresnet18_half': xresnet18_half}  # medfast's own architectures, by name
 
 # %% ../nbs/09_cli.ipynb #acd0198b
 SMALL_IMAGE = 64  # images at most this many pixels on a side are trained from scratch at their own size
@@ -82,7 +83,7 @@ def train_defaults(
     "The recipe `medfast train` uses for the options left unset, chosen from the kind of data"
     side = _image_side(data)
     if side is not None and side <= SMALL_IMAGE:
-        return dict(arch='xresnet18_half', size=side, presize=1.0, bs=64, epochs=5, freeze_epochs=0, lr=1e-2, pretrained=False, monitor='auroc')
+        return dict(arch='small_vgg', size=side, presize=1.0, bs=64, epochs=5, freeze_epochs=0, lr=1e-2, pretrained=False, monitor='auroc')
     return dict(arch='tf_efficientnet_lite0', size=64, presize=2.0, bs=32, epochs=3, freeze_epochs=1, lr='find', pretrained=True, monitor='balanced_accuracy')
 
 # %% ../nbs/09_cli.ipynb #d1ca900a
@@ -132,6 +133,12 @@ def _side_by_side(metrics:dict)->str:
     cols = {s: metrics[s] for s in ('valid', 'test') if metrics.get(s)}
     return pd.DataFrame({s: [m[k] for k in keys] for s, m in cols.items()}, index=keys).round(3).to_string()
 
+# %% ../nbs/09_cli.ipynb #98a15e32
+def _epoch_lines(learn):
+    "Replace fastai's progress bars on `learn` by one plain line per epoch"
+    learn.remove_cb(ProgressCallback)
+    learn.logger = lambda log: print('  '.join(f"{n} {v:.4f}" if isinstance(v, float) else f"{n} {v}" for n, v in zip(learn.recorder.metric_names, log)), flush=True)
+
 # %% ../nbs/09_cli.ipynb #a73f4e34
 def _resolve(args:dict)->dict:
     "The options of a train run with every unset one filled from `train_defaults`"
@@ -148,7 +155,7 @@ def _arch(name:str):
     if name in ARCHS: return ARCHS[name]
     if hasattr(models, name): return getattr(models, name)
     if timm.is_model(name): return name
-    raise ValueError(f"arch={name!r} is neither a medfast, fastai nor timm architecture; try xresnet18_half, tf_efficientnet_lite0 or resnet18")
+    raise ValueError(f"arch={name!r} is neither a medfast, fastai nor timm architecture; try small_vgg, tf_efficientnet_lite0 or resnet18")
 
 # %% ../nbs/09_cli.ipynb #217d720f
 def train_job(
@@ -165,7 +172,7 @@ def train_job(
     pretrained:bool|None=None,        # start from ImageNet weights (offline for EfficientNet-Lite); None: from the arch
     labels:str|None=None,             # class names for a MedMNIST .npz, comma separated
     seed:int=42,                      # seed for data, split, sampling and training
-    progress:bool=True,               # show progress bars
+    progress:bool|None=None,          # True: progress bars; False: silent; None: bars on a terminal, one line per epoch in a pipe
 )->dict: # the contents of metrics.json: valid, test (None without a test split) and run
     "Train the recipe on a dataset, choose the epoch on validation, score the test split once, and write the report"
     args, t0 = dict(locals()), time.perf_counter()
@@ -178,7 +185,8 @@ def train_job(
     dls, test = _train_dls(data, out, r['size'], r['bs'], valid, balance, seed, labels, r['presize'])
     print(pd.concat(dls.counts, axis=1).to_string())
     learn = classifier_learner(dls, model, pretrained=r['pretrained'], weighted_loss=balance == 'weighted', path=out)
-    hist = fine_tune_recipe(learn, r['epochs'], r['freeze_epochs'], None if r['lr'] == 'find' else float(r['lr']), monitor=r['monitor'], progress=progress)
+    if progress is None and not sys.stdout.isatty(): _epoch_lines(learn)
+    hist = fine_tune_recipe(learn, r['epochs'], r['freeze_epochs'], None if r['lr'] == 'find' else float(r['lr']), monitor=r['monitor'], progress=progress is not False)
     hist.to_csv(out/'history.csv', index=False)
     rep = interpret_learner(learn)
     rep.save(out)

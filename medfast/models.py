@@ -13,10 +13,11 @@ from pathlib import Path
 import torch, timm
 from fastai.vision.learner import model_meta, _default_meta
 from fastai.vision.models.xresnet import xresnet18
+from fastai.layers import ConvLayer
 
 # %% auto #0
 __all__ = ['OFFLINE_WEIGHTS', 'offline_weights_file', 'meta_model', 'offline_pretrained_kwargs', 'check_patch',
-           'timm_size_kwargs', 'create_timm', 'pretrained_stats', 'block_splitter', 'xresnet18_half']
+           'timm_size_kwargs', 'create_timm', 'pretrained_stats', 'block_splitter', 'small_vgg', 'xresnet18_half']
 
 # %% ../nbs/04_models.ipynb #27aef43a
 OFFLINE_WEIGHTS = {
@@ -146,6 +147,18 @@ def block_splitter(
     first = stem + [p for b in blocks[:n] for p in b.parameters()]
     ids = {id(p) for p in first}
     return [first, [p for p in model.parameters() if id(p) not in ids]]
+
+# %% ../nbs/04_models.ipynb #03a8fbcb
+def small_vgg(
+    pretrained:bool=False,              # must be False: there are no weights
+    n_in:int=3,                         # input channels
+    widths:tuple=(32, 64, 128, 256),    # channels of the four stages
+)->torch.nn.Sequential:
+    "A VGG-style body for small images: per stage two 3×3 `ConvLayer`s, the second with stride 2, then pooling"
+    if pretrained: raise ValueError("small_vgg has no pretrained weights; pass pretrained=False")
+    layers, c = [], n_in
+    for w in widths: layers += [ConvLayer(c, w), ConvLayer(w, w, stride=2)]; c = w
+    return torch.nn.Sequential(*layers, torch.nn.AdaptiveAvgPool2d(1))
 
 # %% ../nbs/04_models.ipynb #120fe5d6
 def xresnet18_half(

@@ -41,6 +41,9 @@ def test_train_job_writes_report(tmp_path):
     assert {'accuracy', 'balanced_accuracy', 'macro_f1', 'mcc', 'auroc', 'per_class'} <= set(m['valid'])
     assert m['valid']['per_class']['NORMAL']['support'] == 8 and m['run']['args']['balance'] == 'weighted'
     assert r.stdout.splitlines()[-1].split()[0] == 'auroc' and 'valid' in r.stdout.splitlines()[-6]  # ends with the metrics table
+    import re
+    assert not re.search(r'\d+\.\d+% \[\d+/\d+', r.stdout + r.stderr), 'progress-bar frames in a pipe'
+    assert sum(l.startswith('epoch ') for l in r.stdout.splitlines()) == 2  # one plain line per epoch (1 frozen + 1 unfrozen)
     for f in ['confusion.png', 'roc_pr.png', 'model.pth', 'learner.pkl', 'history.csv']: assert (out/f).stat().st_size > 0, f
 
 def test_train_bad_arguments(tmp_path):
