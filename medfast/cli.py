@@ -193,7 +193,7 @@ def train_job(
     metrics = dict(valid=_split_report(rep), test=None)
     if test is not None: metrics['test'] = _split_report(interpret_learner(learn, dl=learn.dls.test_dl(test, with_labels=True)))
     torch.save(learn.model.state_dict(), out/'model.pth')
-    learn.export(out/'learner.pkl')
+    learn.export('learner.pkl')  # relative to learn.path, which is out
     metrics['run'] = {**_run_info(args, time.perf_counter() - t0), 'recipe': r}
     (out/'metrics.json').write_text(json.dumps(metrics, indent=2, allow_nan=False))
     print(rep.table.round(3).to_string())

@@ -58,8 +58,9 @@ def test_train_scores_test_split_once(tmp_path):
     counts = {'train': {'NORMAL': 20, 'PNEUMONIA': 40}, 'val': {'NORMAL': 8, 'PNEUMONIA': 8}, 'test': {'NORMAL': 10, 'PNEUMONIA': 14}}
     data = make_chest_xray(tmp_path/'ph', counts=counts, size=48)
     out = tmp_path/'run'
-    r = run([str(BIN/'medfast'), 'train', '--data', str(data), '--out', str(out), '--size', '32', '--epochs', '1',
-             '--freeze-epochs', '0', '--lr', '1e-3', '--arch', 'resnet18', '--no-pretrained'])
+    r = run([str(BIN/'medfast'), 'train', '--data', str(data), '--out', 'run', '--size', '32', '--epochs', '1',  # --out relative to the working folder
+             '--freeze-epochs', '0', '--lr', '1e-3', '--arch', 'resnet18', '--no-pretrained'], cwd=tmp_path)
+    assert (out/'learner.pkl').is_file() and (out/'model.pth').is_file() and not (out/'run').exists()
     m = json.loads((out/'metrics.json').read_text())
     assert m['test']['n'] == 24 and m['valid']['n'] == 16
     assert {c: v['support'] for c, v in m['test']['per_class'].items()} == {'NORMAL': 10, 'PNEUMONIA': 14}
