@@ -9,6 +9,7 @@ from __future__ import annotations
 from .core import DataError
 import argparse, sys, json, time, hashlib, platform
 import numpy as np
+from PIL import Image
 import torch, timm, fastai
 from fastai.vision import models
 from fastai.torch_core import set_seed
@@ -86,6 +87,15 @@ def train_defaults(
         return dict(arch='small_vgg', size=side, presize=1.0, bs=64, epochs=5, freeze_epochs=0, lr=1e-2, pretrained=False, monitor='auroc')
     return dict(arch='tf_efficientnet_lite0', size=64, presize=2.0, bs=32, epochs=3, freeze_epochs=1, lr='find', pretrained=True, monitor='balanced_accuracy')
 
+# %% ../nbs/09_cli.ipynb #7c5464a0
+def _large_images(path, item:int)->bool:
+    "Whether the first image under `path` is more than twice `item` pixels on its longer side"
+    f = next((p for p in sorted(Path(path).rglob('*')) if p.suffix.lower() in ('.png', '.jpg', '.jpeg') and p.is_file()), None)
+    if f is None: return False
+    try:
+        with Image.open(f) as im: return max(im.size) > 2*item
+    except OSError: return False  # an unreadable file is reported, with its reason, when the folder is scanned
+
 # %% ../nbs/09_cli.ipynb #d1ca900a
 def _train_dls(data, out:Path, size:int, bs:int, valid:str, balance:str, seed:int, labels:str|None, presize:float=2.0)->tuple:
     "DataLoaders for the train job, and the held-out test table to score once at the end (None when the data has none)"
@@ -96,7 +106,9 @@ def _train_dls(data, out:Path, size:int, bs:int, valid:str, balance:str, seed:in
         if df.attrs['multi_label'] or df.attrs['ndim'] != 2: raise ValueError(f"{data}: medfast train handles single-label 2D MedMNIST files; this one is {'multi-label' if df.attrs['multi_label'] else '3D'}")
         test = medmnist_table(data, vocab, valid='test')
         return table_dls(df, size, bs, n_in=1 if df.image.iloc[0].ndim == 2 else 3, presize=presize, x_col='image', seed=seed, oversample_to=oversample_to), test[test.is_valid]
-    dls = folder_dls(_dataset(data, out, seed), size=size, bs=bs, valid=valid.split(','), seed=seed, presize=presize, oversample_to=oversample_to)
+    path = _dataset(data, out, seed)
+    cache = True if _large_images(path, round(size*presize)) else None
+    dls = folder_dls(path, size=size, bs=bs, valid=valid.split(','), seed=seed, presize=presize, oversample_to=oversample_to, cache=cache)
     test = dls.heldout[dls.heldout.split == 'test'] if 'split' in dls.heldout else dls.heldout.iloc[:0]
     return dls, test if len(test) else None
 

@@ -66,3 +66,15 @@ def test_train_scores_test_split_once(tmp_path):
     assert {c: v['support'] for c, v in m['test']['per_class'].items()} == {'NORMAL': 10, 'PNEUMONIA': 14}
     assert m['test']['decision'] == 'argmax' and 0 <= m['test']['auroc'] <= 1
     assert r.stdout.splitlines()[-6].split() == ['valid', 'test']
+
+def test_train_caches_large_images(tmp_path):
+    "Folders of images much larger than the item size are read through the presized cache; small ones are not"
+    import os
+    from medfast.phantoms import make_chest_xray
+    counts = {'train': {'NORMAL': 8, 'PNEUMONIA': 8}, 'val': {'NORMAL': 4, 'PNEUMONIA': 4}}
+    big, small = (make_chest_xray(tmp_path/n, counts=counts, size=s) for n, s in (('big', 300), ('small', 64)))
+    for data, cached in ((big, 24), (small, 0)):
+        cache = tmp_path/f'cache-{data.parent.name}'
+        run([str(BIN/'medfast'), 'train', '--data', str(data), '--out', str(tmp_path/f'run-{data.parent.name}'), '--size', '32', '--epochs', '1',
+             '--freeze-epochs', '0', '--lr', '1e-3', '--arch', 'resnet18', '--no-pretrained'], env={**os.environ, 'MEDFAST_CACHE': str(cache)})
+        assert len(list((cache/'presized').glob('*.png'))) == cached, data
