@@ -136,12 +136,13 @@ def _as_interp(learn_or_interp)->ClassificationInterpretation:
     "`learn_or_interp` if it is an interpretation, else one of the learner's validation set"
     if isinstance(learn_or_interp, Interpretation): return learn_or_interp
     if not hasattr(learn_or_interp, 'get_preds'): raise TypeError(f"expected a fastai Learner or ClassificationInterpretation, got {type(learn_or_interp).__name__}; top losses need the model and its data")
-    return ClassificationInterpretation.from_learner(learn_or_interp)
+    with learn_or_interp.no_bar(): return ClassificationInterpretation.from_learner(learn_or_interp)
 
 def _interp(learn_or_interp)->ClassificationInterpretation:
     "An interpretation of the validation set, kept with its predictions"
     interp = _as_interp(learn_or_interp)
-    if getattr(interp, 'probs', None) is None: interp.probs, interp.targs = interp.learn.get_preds(dl=interp.dl, act=interp.act)
+    if getattr(interp, 'probs', None) is None:
+        with interp.learn.no_bar(): interp.probs, interp.targs = interp.learn.get_preds(dl=interp.dl, act=interp.act)
     return interp
 
 def _item_name(o): return str(o['file']) if hasattr(o, 'keys') and 'file' in o.keys() else str(o)
@@ -170,7 +171,7 @@ def plot_top_losses(
 ):
     "Show the `k` validation images with the highest loss using fastai's `plot_top_losses`; returns the figure"
     interp = _as_interp(learn_or_interp)
-    interp.plot_top_losses(min(k, len(interp.losses)), figsize=figsize)
+    with interp.learn.no_bar(): interp.plot_top_losses(min(k, len(interp.losses)), figsize=figsize)  # fastai predicts the shown items again
     fig = plt.gcf()
     for a in fig.axes: a.title.set_fontsize(9)
     return fig
@@ -204,7 +205,7 @@ def interpret_learner(
 )->ClassifierReport:
     "Predict `learn.dls[ds_idx]` (or `dl`) once and return its per-class table, summary metrics and figures"
     dl = (learn.dls[ds_idx] if dl is None else dl).new(shuffle=False, drop_last=False)
-    probs, targs, losses = learn.get_preds(dl=dl, with_loss=True)
+    with learn.no_bar(): probs, targs, losses = learn.get_preds(dl=dl, with_loss=True)
     interp = ClassificationInterpretation(learn, dl, losses)
     interp.probs, interp.targs = probs, targs
     return ClassifierReport(probs, targs, learn.dls.vocab, interp, pos)
