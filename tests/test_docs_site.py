@@ -3,7 +3,7 @@
 Set MEDFAST_DOCS_SHOTS=<folder> to keep screenshots of the home page, an API page and a tutorial;
 MEDFAST_DOCS_ROOT=<project copy> checks the site of another copy of the project (a scratch tutorial, say).
 """
-import ast, functools, hashlib, http.server, json, os, re, shutil, stat, sys, threading, urllib.error, urllib.request
+import ast, functools, hashlib, html.parser, http.server, json, os, re, shutil, stat, sys, threading, urllib.error, urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 import pytest
@@ -164,10 +164,9 @@ def pages(site, server, driver):
 def _local(server, url): return url.startswith(server + '/')
 
 def _our_error(server, msg):
-    "A console error about this site: not Chromium's own favicon request, not a third-party host (fonts, KaTeX) unreachable offline"
+    "A console error about this site (Chromium's own request for /favicon.ico aside)"
     url = msg.split(' ', 1)[0]
-    if 'Failed to load resource' in msg and (url.endswith('/favicon.ico') or not _local(server, url)): return False
-    return True
+    return not ('Failed to load resource' in msg and url.endswith('/favicon.ico'))
 
 
 @needs_browser
@@ -189,6 +188,7 @@ def test_no_broken_internal_links(server, pages):
             elif sp.fragment and path.endswith('.html') and sp.fragment not in pages.get(path.lstrip('/'), {}).get('ids', []):
                 bad.append((page, url, 'no such anchor'))
         bad += [(page, e, 'console') for e in p['errors'] if _our_error(server, e)]
+        bad += [(page, url, 'from another host') for url in p['resources'] if not _local(server, url)]
     assert not bad, '\n'.join(map(str, bad))
 
 
@@ -273,3 +273,54 @@ def test_screenshots(server, driver, pages, tmp_path):
               window.scrollTo(0, e.getBoundingClientRect().top + window.scrollY - 70);""", anchor)
         assert driver.save_screenshot(str(shots/f'{name}.png'))
         assert (shots/f'{name}.png').stat().st_size > 20_000, name  # a blank page compresses to a few kB
+
+
+class _Outputs(html.parser.HTMLParser):
+    "The text of a page's cell outputs (what running the notebook printed or displayed), one string per output"
+    def __init__(self):
+        super().__init__(); self.depth, self.outs = 0, []
+    def handle_starttag(self, tag, attrs):
+        if self.depth: self.depth += tag == 'div'
+        elif tag == 'div' and 'cell-output' in (dict(attrs).get('class') or '').split(): self.depth = 1; self.outs.append('')
+    def handle_endtag(self, tag):
+        if self.depth and tag == 'div': self.depth -= 1
+    def handle_data(self, data):
+        if self.depth: self.outs[-1] += data
+
+
+def _machine_paths():
+    "Absolute paths of the machine that ran the notebooks or builds the site: checkout, home, temporary folder, virtualenv"
+    import tempfile
+    ps = {str(PROJ), str(ROOT), str(Path.home()), tempfile.gettempdir(), sys.prefix, '/tmp/', '/work/', '/root/', '/home/'}
+    return sorted(p.rstrip('/') + '/' for p in ps if len(p) > 1)
+
+_FRAME = re.compile(r'\d+\.\d+% \[\d+/\d+|█|━━')
+_WARNING = re.compile(r'\b\w*Warning\b[:(]|\bwarnings\.warn\b|^\s*warn\(', re.M)
+
+
+def test_outputs_read_clean(site):
+    "No saved output shows a progress-bar frame, a warning, or a path of the machine that made it"
+    bad = []
+    for f in sorted(site.rglob('*.html')):
+        p = _Outputs(); p.feed(f.read_text())
+        for out in p.outs:
+            for what, hit in [('progress frame', _FRAME.search(out)), ('warning', _WARNING.search(out)),
+                              ('machine path', next((m for m in _machine_paths() if m in out), None))]:
+                if hit: bad.append((f.relative_to(site).as_posix(), what, out.strip()[:120]))
+    assert not bad, '\n'.join(map(str, bad))
+
+
+def test_pages_are_offline_and_light(site):
+    "Maths is MathML, nothing is fetched from another host (no KaTeX CDN, no web fonts), plots are files, and pages stay small"
+    bad = []
+    for f in sorted(site.rglob('*.html')):
+        txt, page = f.read_text(), f.relative_to(site).as_posix()
+        prose = re.sub(r'<(pre|code)\b.*?</\1>', '', txt, flags=re.S)  # code cells may show such strings
+        if re.search(r'<(?:script|img)\b[^>]*\bsrc="https?://|<link\b[^>]*\brel="stylesheet"[^>]*\bhref="https?://', txt): bad.append((page, 'external resource'))
+        if 'data:image/' in prose: bad.append((page, 'inline image'))
+        if re.search(r'\\\(|\\\[', prose): bad.append((page, 'raw TeX'))
+        if f.stat().st_size > 600_000: bad.append((page, f'{f.stat().st_size:,} bytes'))
+    bad += [(c.relative_to(site).as_posix(), 'css import') for c in site.rglob('*.css') if re.search(r'@import url\(["\']?https?:', c.read_text())]
+    assert not bad, bad
+    assert '<math' in (site/'losses.html').read_text()
+    assert (site/'favicon.svg').exists() and 'rel="icon"' in (site/'index.html').read_text()

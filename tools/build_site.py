@@ -15,11 +15,14 @@ The notebooks are not run: the site shows the outputs committed in them. What ha
 4. Render with smalldocs (a pure-Python renderer of Quarto `_quarto.yml` projects; pinned in the
    `docs` extra), then make nbdev's absolute doc links (`https://medfast.github.io/medfast/data.html#folder_dls`)
    relative, give pandas tables Bootstrap classes, and check every local link, anchor and search entry.
+5. Make the pages offline: TeX becomes MathML (latex2mathml, in the `docs` extra) instead of KaTeX from a
+   CDN, the theme's web-font import goes (the system font stack remains), and plots embedded as base64
+   become files under `figures/` (named by content hash), so pages load fast and nothing leaves the machine.
 
 `nbdev-docs` still builds the same `nbs/` with Quarto wherever Quarto is installed.
 Exit status 1 when a link is broken or smalldocs warns about something unexpected.
 """
-import argparse, html.parser, json, os, posixpath, re, shutil, sys, tempfile, time
+import argparse, base64, hashlib, html, html.parser, json, os, posixpath, re, shutil, sys, tempfile, time
 from pathlib import Path
 from urllib.parse import urlsplit, unquote
 
@@ -149,6 +152,43 @@ def postprocess(site: Path, doc_prefix: str, mapping: dict) -> int:
     return n
 
 
+_re_math = re.compile(r'<span class="math (inline|display)">\\[(\[](.*?)\\[)\]]</span>', re.S)
+_re_cdn = re.compile(r'<(?:link|script)\b[^>]*\bhttps?://cdn\.jsdelivr\.net/npm/katex[^>]*>(?:\s*</script>)?\n?')
+_re_font = re.compile(r'@import url\(https?://[^)]*\);?')
+_re_inline_img = re.compile(r'(<img\b[^>]*?\bsrc=")data:image/(png|gif|jpeg|svg\+xml);base64,([^"]+)(")')
+
+
+def _mathml(m) -> str:
+    "A KaTeX/MathJax span as MathML, which browsers draw without any script"
+    from latex2mathml.converter import convert
+    return convert(html.unescape(m.group(2)), display='block' if m.group(1) == 'display' else 'inline')
+
+
+def make_offline(site: Path) -> dict:
+    "Nothing from the internet: TeX as MathML (no KaTeX from a CDN), no web-font import, inline plots as files; return counts"
+    n = dict(math=0, images=0, fonts=0)
+    figs = site/'figures'
+    for f in site.rglob('*.html'):
+        txt = f.read_text()
+        out, k = _re_math.subn(_mathml, txt); n['math'] += k
+        out = _re_cdn.sub('', out)
+        up = '../' * (len(f.relative_to(site).parts) - 1)
+        def _file(m):
+            data = base64.b64decode(m.group(3))
+            name = hashlib.sha1(data).hexdigest()[:16] + '.' + {'svg+xml': 'svg', 'jpeg': 'jpg'}.get(m.group(2), m.group(2))
+            figs.mkdir(exist_ok=True)
+            (figs/name).write_bytes(data)
+            n['images'] += 1
+            return f'{m.group(1)}{up}figures/{name}{m.group(4)}'
+        out = _re_inline_img.sub(_file, out)
+        if out != txt: f.write_text(out)
+    for css in site.rglob('*.css'):
+        txt = css.read_text()
+        out, k = _re_font.subn('', txt); n['fonts'] += k
+        if k: css.write_text(out)
+    return n
+
+
 class _Page(html.parser.HTMLParser):
     def __init__(self):
         super().__init__(); self.ids, self.links = set(), []
@@ -203,6 +243,7 @@ def build_site(root=ROOT, out=None, n_workers: int = 0, quiet: bool = False) -> 
         if out.exists(): shutil.rmtree(out)
         shutil.copytree(proc/'_out', out)
     nfix = postprocess(out, doc_prefix, mapping)
+    offline = make_offline(out)
     bad = check_links(out)
     t2 = time.perf_counter()
     if not quiet:
@@ -210,7 +251,7 @@ def build_site(root=ROOT, out=None, n_workers: int = 0, quiet: bool = False) -> 
         for b in bad: print('broken link:', *b)
         print(f'{len(list(out.rglob("*.html")))} pages in {out}; {nfix} links rewritten; '
               f'nbdev processing {t1-t0:.1f}s, render and checks {t2-t1:.1f}s')
-    return dict(out=out, mapping=mapping, warnings=warns, broken=bad, seconds=t2-t0, proc_seconds=t1-t0)
+    return dict(out=out, mapping=mapping, warnings=warns, broken=bad, offline=offline, seconds=t2-t0, proc_seconds=t1-t0)
 
 
 if __name__ == '__main__':
