@@ -199,6 +199,8 @@ def test_doc_links_stay_in_the_site(server, pages):
     assert len(links) > 5, links
     outside = [(page, u) for page, u in links if not _local(server, u) and 'medfast.github.io' in u]
     assert not outside, outside
+    fastai = {u.split('#')[0] for page, u in links if u.startswith('https://docs.fast.ai/')}
+    assert 'https://docs.fast.ai/learner.html' in fastai, sorted(fastai)  # fastai's names in backticks link to its docs
 
 
 @needs_browser

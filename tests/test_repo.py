@@ -67,3 +67,18 @@ def test_home_page_lists_every_module():
         if py.name.startswith('_'): continue
         mods[py.stem] = re.search(r"\.\./nbs/(\S+\.ipynb)", py.read_text()).group(1)
     assert listed == mods, f"home page table vs package: missing {sorted(set(mods) - set(listed))}, stale {sorted(set(listed) - set(mods))}, wrong links {[m for m in mods if m in listed and listed[m] != mods[m]]}"
+
+def test_benchmarks_page_shows_every_result():
+    "The docs' Benchmarks page was saved after the last recorded result: each results/*.md appears in it as it is now"
+    nb = json.loads((ROOT/'nbs'/'benchmarks.ipynb').read_text())
+    shown = '\n'.join(''.join(o.get('data', {}).get('text/markdown', '')) for c in nb['cells'] for o in c.get('outputs', []))
+    stale = [f.name for f in sorted((ROOT/'benchmarks'/'results').glob('*.md')) if f"*Source: `benchmarks/results/{f.name}`" not in shown
+             or f.read_text().strip().splitlines()[-1].strip() not in shown]
+    assert not stale, f"re-run nbs/benchmarks.ipynb (nbdev-test --save nbs/benchmarks.ipynb): stale or missing {stale}"
+
+def test_every_page_is_in_the_sidebar():
+    "Each notebook (and Markdown page) under nbs/ has its entry in nbs/sidebar.yml"
+    side = (ROOT/'nbs'/'sidebar.yml').read_text()
+    pages = [p.relative_to(ROOT/'nbs').as_posix() for p in (ROOT/'nbs').rglob('*') if p.suffix in ('.ipynb', '.md', '.qmd')
+             and not any(s.startswith(('_', '.')) for s in p.relative_to(ROOT/'nbs').parts)]
+    assert not [p for p in pages if p not in side], [p for p in pages if p not in side]
