@@ -6,19 +6,24 @@ Docs: https://medfast.github.io/medfast/features.html.md"""
 
 # %% ../nbs/05b_features.ipynb #de5c9b5b
 from __future__ import annotations
+import medfast.core
 import hashlib
-import pandas as pd, torch
+import numpy as np, pandas as pd, torch
 from pathlib import Path
 from torch import nn
 from fastai.data.load import DataLoader
 from fastai.data.core import DataLoaders
 from fastai.learner import Learner
 from fastai.losses import BCEWithLogitsLossFlat
+from fastai.torch_core import set_seed
+from imblearn.under_sampling import RandomUnderSampler
+from imblearn.over_sampling import RandomOverSampler
 from .losses import pos_weights
 from .learner import _task_learner
 
 # %% auto #0
-__all__ = ['Embedder', 'frozen_embedder', 'model_key', 'data_key', 'extract_features', 'probe_learner']
+__all__ = ['Embedder', 'frozen_embedder', 'model_key', 'data_key', 'extract_features', 'rebalance_features', 'probe_learner',
+           'fit_probe']
 
 # %% ../nbs/05b_features.ipynb #d05f91aa
 class Embedder(nn.Module):
@@ -75,7 +80,36 @@ def extract_features(
     if fn is not None: fn.parent.mkdir(parents=True, exist_ok=True); torch.save(list(res), fn)
     return res
 
-# %% ../nbs/05b_features.ipynb #968b91f5
+# %% ../nbs/05b_features.ipynb #c66f4a8e
+def _rarest_label(y:np.ndarray)->np.ndarray:
+    "Per row, the index of its rarest positive label (by column counts), or -1 for a row without any"
+    counts = np.where(y > 0, y.sum(0), np.inf)
+    return np.where(y.any(1), counts.argmin(1), -1)
+
+def rebalance_features(
+    x, y,                       # training features (N, nf) and multi-hot targets (N, labels)
+    undersample:float|None=1.,  # keep at most this × (images with a finding) images without any; None: keep all
+    oversample_to:float|None=0.5, # raise each rarest-label group to at least this × the largest group with a finding; None: no oversampling
+    shrinkage:float=0.5,        # noise of the new embeddings, as imbalanced-learn's `shrinkage`; 0: plain copies
+    seed:int=0,                 # seed of the sampling and the noise
+)->tuple: # (x, y) resampled, float tensors
+    "Undersample images without findings and oversample, with feature noise, those carrying rare findings"
+    x, y = np.asarray(x, dtype=np.float32), np.asarray(y, dtype=np.float32)
+    g = _rarest_label(y)
+    n_pos, n_neg = int((g >= 0).sum()), int((g < 0).sum())
+    if undersample is not None and n_neg > undersample*n_pos > 0:
+        rus = RandomUnderSampler(sampling_strategy={-1: int(undersample*n_pos)}, random_state=seed)
+        rus.fit_resample(x, g)
+        x, y, g = x[rus.sample_indices_], y[rus.sample_indices_], g[rus.sample_indices_]
+    if oversample_to is not None and (g >= 0).any():
+        n = np.bincount(g[g >= 0])
+        ros = RandomOverSampler(sampling_strategy={c: max(int(n[c]), int(oversample_to*n.max())) for c in set(g) - {-1}},
+                                shrinkage=shrinkage or None, random_state=seed)
+        x, _ = ros.fit_resample(x, g)
+        y = y[ros.sample_indices_]
+    return torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.float32)
+
+# %% ../nbs/05b_features.ipynb #8b90f904
 def probe_learner(
     xtr, ytr, xva, yva,       # training and validation features (N, nf) and multi-hot targets (N, labels)
     hidden:int=0,             # hidden units; 0: a linear probe
@@ -92,3 +126,19 @@ def probe_learner(
     dls.vocab = list(vocab) if vocab is not None else [str(j) for j in range(k)]
     loss = BCEWithLogitsLossFlat(pos_weight=pos_weights(ytr, max_weight) if weighted else None)
     return _task_learner(dls, nn.Sequential(*layers), loss_func=loss, labels=ytr)
+
+# %% ../nbs/05b_features.ipynb #5f08c3c2
+def fit_probe(
+    xtr, ytr, xva, yva,         # training and validation features and multi-hot targets
+    epochs:int=20,              # one-cycle epochs
+    lr:float=1e-2,              # maximum learning rate
+    rebalance:dict|None=None,   # keyword arguments of `rebalance_features`; None: the embeddings as they are
+    seed:int=0,                 # seed of the resampling, the initialisation and the shuffling
+    **kwargs,                   # passed to `probe_learner` (hidden, weighted, vocab, ...)
+)->Learner:
+    "A linear probe trained on (optionally rebalanced) features, seeded and quiet"
+    if rebalance is not None: xtr, ytr = rebalance_features(xtr, ytr, seed=seed, **rebalance)
+    set_seed(seed)
+    learn = probe_learner(xtr, ytr, xva, yva, **kwargs)
+    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, lr)
+    return learn

@@ -13,16 +13,25 @@ import matplotlib.pyplot as plt, seaborn as sns
 from pathlib import Path
 from sklearn.metrics import (precision_recall_fscore_support, confusion_matrix, roc_auc_score,
                              roc_curve, precision_recall_curve, average_precision_score)
-from .metrics import has_both_outcomes, specificity_score, summary_scores
+from .core import DataError
+from .metrics import has_both_outcomes, specificity_score, summary_scores, _resamples
 from fastcore.basics import patch
 from fastai.interpret import Interpretation, ClassificationInterpretation
 
 # %% auto #0
-__all__ = ['check_preds', 'per_class_report', 'summary_metrics', 'plot_confusion', 'plot_roc_pr', 'top_losses_table',
-           'plot_top_losses', 'ClassifierReport', 'interpret_learner']
+__all__ = ['is_multi_label_targs', 'check_preds', 'per_class_report', 'summary_metrics', 'plot_confusion', 'plot_roc_pr',
+           'check_multilabel', 'label_report', 'label_confusion', 'plot_label_confusion', 'label_cooccurrence',
+           'plot_cooccurrence', 'label_top_losses', 'label_metrics', 'top_losses_table', 'plot_top_losses',
+           'ClassifierReport', 'interpret_learner', 'check_task']
 
 # %% ../nbs/06_interpret.ipynb #e3b766d6
 def _np(x): return x.detach().cpu().numpy() if hasattr(x, 'detach') else np.asarray(x)
+
+def is_multi_label_targs(
+    targs,   # (N,) or (N, 1) class indices, or (N, C) 0/1 multi-label targets
+)->bool:
+    "Whether `targs` are multi-label: a 0/1 column per label rather than one class index per item"
+    return np.ndim(targs) == 2 and np.shape(targs)[1] > 1
 
 def check_preds(
     probs,        # (N, C) class probabilities (tensor or array), or (N,) predicted class indices
@@ -30,6 +39,7 @@ def check_preds(
     vocab:list,   # the C class names
 )->tuple: # (probs or preds, targs) as numpy arrays
     "Validate predictions against labels and class names; return them as numpy arrays"
+    if is_multi_label_targs(targs): raise ValueError(f"targs has shape {tuple(np.shape(targs))}: multi-label targets, one 0/1 column per label; use the multi-label functions (`check_multilabel`, `label_report`)")
     probs, targs = _np(probs), _np(targs).reshape(-1)
     if probs.ndim not in (1, 2): raise ValueError(f"probs has shape {probs.shape}; expected (N, C) probabilities or (N,) class indices")
     if len(probs) != len(targs): raise ValueError(f"probs has {len(probs)} rows but targs has {len(targs)} labels; they must come from the same items")
@@ -88,6 +98,7 @@ def plot_confusion(
     normalize:bool=True,   # colour and label each row as fractions of that actual class
     ax=None,               # matplotlib axes to draw on; a new figure if None
     cmap:str='Blues',      # matplotlib colour map
+    cbar:bool=True,        # draw the colour bar
 ):
     "Seaborn heatmap of the confusion matrix, rows normalised, counts annotated; returns the figure"
     probs, targs = check_preds(probs, targs, vocab)
@@ -97,7 +108,7 @@ def plot_confusion(
     annot = [[f"{f:.2f}\n({n})" if normalize else str(n) for f, n in zip(fr, cr)] for fr, cr in zip(frac, cm)]
     if ax is None: _, ax = plt.subplots(figsize=(1.2*len(vocab) + 2.2, 1.1*len(vocab) + 1.4))
     sns.heatmap(frac if normalize else cm, annot=np.array(annot), fmt='', cmap=cmap, vmin=0, vmax=1 if normalize else None,
-                xticklabels=vocab, yticklabels=vocab, square=True, cbar=True, linewidths=0.5, ax=ax)
+                xticklabels=vocab, yticklabels=vocab, square=True, cbar=cbar, linewidths=0.5, ax=ax)
     ax.set_xlabel('predicted'); ax.set_ylabel('actual')
     ax.set_title('confusion (fraction of each actual class)' if normalize else 'confusion (counts)', fontsize=10)
     ax.tick_params(axis='y', rotation=0)
@@ -105,33 +116,205 @@ def plot_confusion(
 
 # %% ../nbs/06_interpret.ipynb #a89d7c3d
 def plot_roc_pr(
-    probs,             # (N, C) class probabilities
-    targs,             # (N,) true class indices
-    vocab:list,        # the C class names
+    probs,             # (N, C) class probabilities (or per-label probabilities)
+    targs,             # (N,) true class indices, or (N, C) 0/1 multi-label targets: a curve per label
+    vocab:list,        # the C class (or label) names
     pos:int|str=1,     # binary tasks: the positive class (index or name)
     figsize=(9, 4),    # figure size
 ):
-    "ROC and precision-recall curves, one-vs-rest per class (binary: the positive class), with chance lines; returns the figure"
-    probs, targs = check_preds(probs, targs, vocab)
-    if probs.ndim != 2: raise ValueError("plot_roc_pr needs (N, C) probabilities, not predicted classes: the curves vary the threshold")
-    classes = [_pos_idx(pos, vocab)] if len(vocab) == 2 else range(len(vocab))
+    "ROC and precision-recall curves, one-vs-rest per class (binary: the positive class; multi-label: per label), with chance lines; returns the figure"
+    if is_multi_label_targs(targs):
+        probs, targs = check_multilabel(probs, targs, vocab)
+        curves = [(l, targs[:, j] == 1, probs[:, j]) for j, l in enumerate(vocab)]
+    else:
+        probs, targs = check_preds(probs, targs, vocab)
+        if probs.ndim != 2: raise ValueError("plot_roc_pr needs (N, C) probabilities, not predicted classes: the curves vary the threshold")
+        curves = [(vocab[c], targs == c, probs[:, c]) for c in ([_pos_idx(pos, vocab)] if len(vocab) == 2 else range(len(vocab)))]
     fig, (ax_roc, ax_pr) = plt.subplots(1, 2, figsize=figsize)
     ax_roc.plot([0, 1], [0, 1], ls='--', c='grey', lw=1, label='chance')
-    for i, c in enumerate(classes):
-        y, col = targs == c, f"C{i}"
+    for i, (name, y, s) in enumerate(curves):
         if not has_both_outcomes(y): continue
-        fpr, tpr, _ = roc_curve(y, probs[:, c])
-        ax_roc.plot(fpr, tpr, c=col, label=f"{vocab[c]} (AUC {roc_auc_score(y, probs[:, c]):.3f})")
-        prec, rec, _ = precision_recall_curve(y, probs[:, c])
-        ax_pr.plot(rec, prec, c=col, drawstyle='steps-post', label=f"{vocab[c]} (AP {average_precision_score(y, probs[:, c]):.3f}; chance {y.mean():.2f})")
-        ax_pr.axhline(y.mean(), ls='--', c=col, lw=1, alpha=0.6)
-    ax_roc.set(xlabel='false positive rate (1 − specificity)', ylabel='true positive rate (sensitivity)', title='ROC', xlim=(0, 1), ylim=(0, 1.02))
+        fpr, tpr, _ = roc_curve(y, s)
+        ax_roc.plot(fpr, tpr, c=f"C{i}", label=f"{name} (AUC {roc_auc_score(y, s):.3f})")
+        prec, rec, _ = precision_recall_curve(y, s)
+        ax_pr.plot(rec, prec, c=f"C{i}", drawstyle='steps-post', label=f"{name} (AP {average_precision_score(y, s):.3f}; chance {y.mean():.2f})")
+        ax_pr.axhline(y.mean(), ls='--', c=f"C{i}", lw=1, alpha=0.6)
+    skipped = [name for name, y, _ in curves if not has_both_outcomes(y)]
+    ax_roc.set(xlabel='false positive rate (1 − specificity)', ylabel='true positive rate (sensitivity)', xlim=(0, 1), ylim=(0, 1.02),
+               title='ROC' + (f" (one outcome only: {', '.join(skipped)})" if skipped else ''))
     ax_pr.set(xlabel='recall (sensitivity)', ylabel='precision', title='precision-recall', xlim=(0, 1), ylim=(0, 1.02))
     for a, loc in ((ax_roc, 'lower right'), (ax_pr, 'lower left')): a.legend(loc=loc, fontsize=8); a.set_aspect('equal')
     fig.tight_layout()
     return fig
 
-# %% ../nbs/06_interpret.ipynb #0861aea5
+# %% ../nbs/06_interpret.ipynb #09b5c693
+def check_multilabel(
+    probs,        # (N, C) per-label probabilities (sigmoid outputs), tensor or array
+    targs,        # (N, C) 0/1 targets, one column per label
+    vocab:list,   # the C label names
+)->tuple: # (probs, targs) as float and int numpy arrays
+    "Validate multi-label probabilities against their 0/1 targets and label names; return them as numpy arrays"
+    probs, targs = _np(probs).astype(float), _np(targs)
+    if targs.ndim != 2: raise ValueError(f"targs has shape {targs.shape}; multi-label targets are (N, C), one 0/1 column per label (class indices: use `check_preds`)")
+    if probs.shape != targs.shape: raise ValueError(f"probs {probs.shape} and targs {targs.shape} must have the same shape (N, C)")
+    if targs.shape[1] != len(vocab): raise ValueError(f"targs has {targs.shape[1]} label columns but vocab has {len(vocab)} labels {list(vocab)}")
+    if not np.isin(targs, (0, 1)).all(): raise ValueError(f"multi-label targets must be 0 or 1; found {sorted(set(np.unique(targs).tolist()) - {0, 1})[:5]}")
+    if len(probs) and (probs.min() < 0 or probs.max() > 1): raise ValueError("probs must be probabilities in [0, 1]; apply the sigmoid to the model's outputs")
+    return probs, targs.astype(int)
+
+# %% ../nbs/06_interpret.ipynb #26fd39a7
+_SCORES = ('auroc', 'ap', 'sensitivity', 'specificity')
+
+def _thresholds(thresholds, n:int)->np.ndarray:
+    "`n` per-label thresholds from None (0.5 each), a scalar, or one per label"
+    t = np.full(n, 0.5) if thresholds is None else np.asarray(_np(thresholds), dtype=float).reshape(-1)
+    if len(t) == 1: t = np.repeat(t, n)
+    if len(t) != n: raise ValueError(f"{len(t)} thresholds for {n} labels; give one per label (e.g. from `fit_thresholds`) or one for all")
+    return t
+
+def _rate(hit, of)->float: return float(hit[of].mean()) if of.any() else np.nan
+
+def _label_scores(p, y, t:float)->dict:
+    "AUROC, AP, and sensitivity and specificity at threshold `t` of one label's scores `p` for outcomes `y`"
+    both = has_both_outcomes(y)
+    return dict(auroc=roc_auc_score(y, p) if both else np.nan, ap=average_precision_score(y, p) if both else np.nan,
+                sensitivity=_rate(p >= t, y == 1), specificity=_rate(p < t, y == 0))
+
+def _note(y)->str:
+    if not y.any(): return 'no positives in this set: AUROC, AP and sensitivity undefined'
+    return 'no negatives in this set: AUROC, AP and specificity undefined' if y.all() else ''
+
+# %% ../nbs/06_interpret.ipynb #f23a523d
+def label_report(
+    probs,              # (N, C) per-label probabilities
+    targs,              # (N, C) 0/1 targets
+    vocab:list,         # the C label names
+    thresholds=None,    # per-label decision thresholds (`fit_thresholds` on validation); None: 0.5
+    n_boot:int=200,     # bootstrap resamples for the intervals
+    level:float=0.95,   # coverage of the intervals
+    seed:int=0,         # seed of the resamples
+)->pd.DataFrame: # a row per label: positives, prevalence, threshold, then auroc, ap, sensitivity, specificity with _lo/_hi, note
+    "Per-label positives, prevalence, AUROC, AP, sensitivity and specificity at each label's threshold, with bootstrap intervals"
+    probs, targs = check_multilabel(probs, targs, vocab)
+    if not 0 < level < 1: raise ValueError(f"level={level} must be between 0 and 1")
+    thr, rows, q = _thresholds(thresholds, len(vocab)), [], [(1 - level)/2, (1 + level)/2]
+    for p, y, t in zip(probs.T, targs.T, thr):
+        boot = pd.DataFrame([_label_scores(p[i], y[i], t) for i in _resamples(y, n_boot, seed)], columns=list(_SCORES))
+        row = dict(positives=int(y.sum()), prevalence=y.mean() if len(y) else np.nan, threshold=t)
+        for m, v in _label_scores(p, y, t).items(): row.update({m: v, f'{m}_lo': boot[m].quantile(q[0]), f'{m}_hi': boot[m].quantile(q[1])})
+        rows.append(row | dict(note=_note(y)))
+    return pd.DataFrame(rows, index=pd.Index(list(vocab), name='label'))
+
+# %% ../nbs/06_interpret.ipynb #491a38e3
+def _label_preds(probs, targs, vocab, thresholds)->tuple:
+    "(0/1 decisions, probs, targs) of multi-label predictions at per-label thresholds"
+    probs, targs = check_multilabel(probs, targs, vocab)
+    return (probs >= _thresholds(thresholds, len(vocab))).astype(int), probs, targs
+
+def label_confusion(
+    probs,              # (N, C) per-label probabilities
+    targs,              # (N, C) 0/1 targets
+    vocab:list,         # the C label names
+    thresholds=None,    # per-label thresholds; None: 0.5
+)->pd.DataFrame: # a row per label: tn, fp, fn, tp
+    "True/false negatives and positives of each label at its threshold"
+    preds, _, targs = _label_preds(probs, targs, vocab, thresholds)
+    counts = {k: ((preds == p) & (targs == t)).sum(0) for k, p, t in (('tn', 0, 0), ('fp', 1, 0), ('fn', 0, 1), ('tp', 1, 1))}
+    return pd.DataFrame(counts, index=pd.Index(list(vocab), name='label'))
+
+# %% ../nbs/06_interpret.ipynb #8231cf16
+def plot_label_confusion(
+    probs,              # (N, C) per-label probabilities
+    targs,              # (N, C) 0/1 targets
+    vocab:list,         # the C label names
+    thresholds=None,    # per-label thresholds; None: 0.5
+    ncols:int=4,        # matrices per row
+):
+    "A grid of per-label 2×2 confusion matrices at each label's threshold, rows normalised; returns the figure"
+    preds, _, targs = _label_preds(probs, targs, vocab, thresholds)
+    nrows = -(-len(vocab)//ncols)
+    fig, axs = plt.subplots(nrows, min(ncols, len(vocab)), figsize=(2.6*min(ncols, len(vocab)), 2.6*nrows), squeeze=False)
+    for j, ax in enumerate(axs.flat):
+        if j >= len(vocab): ax.set_axis_off(); continue
+        plot_confusion(preds[:, j], targs[:, j], ['absent', 'present'], ax=ax, cbar=False)
+        ax.set_title(f"{vocab[j]} ({targs[:, j].sum()} positive)", fontsize=9)
+        if j % ncols: ax.set_ylabel('')
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/06_interpret.ipynb #3eb76a14
+def label_cooccurrence(
+    preds,        # (N, C) 0/1 labels for the columns: predictions, or the targets again
+    targs,        # (N, C) 0/1 true labels for the rows
+    vocab:list,   # the C label names
+)->pd.DataFrame: # C × C counts: images with the row label true and the column label in `preds`
+    "Counts of images with true label i (rows) and label j in `preds` (columns)"
+    preds, targs = _np(preds).astype(int), _np(targs).astype(int)
+    if preds.shape != targs.shape or preds.ndim != 2 or preds.shape[1] != len(vocab): raise ValueError(f"preds {preds.shape} and targs {targs.shape} must both be (N, {len(vocab)})")
+    return pd.DataFrame(targs.T @ preds, index=pd.Index(list(vocab), name='true'), columns=pd.Index(list(vocab), name='with'))
+
+# %% ../nbs/06_interpret.ipynb #f5508c24
+def plot_cooccurrence(
+    probs,              # (N, C) per-label probabilities; None: the truth panel only
+    targs,              # (N, C) 0/1 targets
+    vocab:list,         # the C label names
+    thresholds=None,    # per-label thresholds; None: 0.5
+    figsize=None,       # figure size; default from the number of labels
+):
+    "Heatmaps of label co-occurrence, truth × truth and truth × prediction, each row as a share of its label's images; returns the figure"
+    targs = _np(targs).astype(int)
+    panels = [('true × true', targs)] + ([] if probs is None else [('true × predicted', _label_preds(probs, targs, vocab, thresholds)[0])])
+    n = len(vocab)
+    fig, axs = plt.subplots(1, len(panels), figsize=figsize or (len(panels)*(0.55*n + 2.4), 0.5*n + 1.6), squeeze=False)
+    for ax, (title, other) in zip(axs.flat, panels):
+        co = label_cooccurrence(other, targs, vocab)
+        frac = co.values/np.maximum(targs.sum(0), 1)[:, None]
+        sns.heatmap(frac, annot=True, fmt='.2f', cmap='Purples', vmin=0, vmax=1, xticklabels=vocab, yticklabels=vocab, square=True, cbar=False, ax=ax, annot_kws=dict(fontsize=7))
+        ax.set(title=title, xlabel='with label' if other is targs else 'predicted', ylabel='true label')
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/06_interpret.ipynb #6e5e9279
+def label_top_losses(
+    probs,              # (N, C) per-label probabilities
+    targs,              # (N, C) 0/1 targets
+    vocab:list,         # the C label names
+    items=None,         # the N items (file names or a table with a `file` column), for a `file` column
+    k:int=3,            # items per label
+)->pd.DataFrame: # indexed by (label, position in the set): file, actual, p_label, loss; highest loss first within a label
+    "The `k` items with the highest binary cross-entropy on each label"
+    probs, targs = check_multilabel(probs, targs, vocab)
+    p = np.clip(probs, 1e-7, 1 - 1e-7)
+    loss = -(targs*np.log(p) + (1 - targs)*np.log(1 - p))
+    rows = [dict(label=l, idx=i, actual='present' if targs[i, j] else 'absent', p_label=probs[i, j], loss=loss[i, j])
+            for j, l in enumerate(vocab) for i in np.argsort(-loss[:, j], kind='stable')[:k]]
+    res = pd.DataFrame(rows).set_index(['label', 'idx'])
+    if items is None: return res
+    files = items['file'] if hasattr(items, 'columns') else pd.Series(list(items))
+    return res.assign(file=[str(files.iloc[i]) for i in res.index.get_level_values('idx')])[['file', 'actual', 'p_label', 'loss']]
+
+# %% ../nbs/06_interpret.ipynb #6d59197b
+def _label_summary(tab:pd.DataFrame)->dict:
+    "Macro AUROC and AP (labels with both outcomes) and mean sensitivity and specificity of a `label_report` table"
+    return {k: _float(tab[c].mean()) for k, c in (('macro_auroc', 'auroc'), ('macro_ap', 'ap'), ('mean_sensitivity', 'sensitivity'), ('mean_specificity', 'specificity'))}
+
+def _label_json(tab:pd.DataFrame)->dict:
+    "`per_label` mapping of a `label_report` table: JSON-ready floats, None where undefined, the note"
+    return {l: {k: (v if k == 'note' else _float(v)) for k, v in row.items()} for l, row in tab.to_dict('index').items()}
+
+def label_metrics(
+    probs,              # (N, C) per-label probabilities
+    targs,              # (N, C) 0/1 targets
+    vocab:list,         # the C label names
+    thresholds=None,    # per-label thresholds fitted on validation; None: 0.5
+    n_boot:int=200,     # bootstrap resamples of the per-label intervals
+    seed:int=0,         # seed of the resamples
+)->dict: # macro_auroc, macro_ap, mean_sensitivity, mean_specificity, n, thresholds, per_label
+    "JSON-ready multi-label metrics of one split: macro scores and a `per_label` mapping"
+    tab = label_report(probs, targs, vocab, thresholds, n_boot, seed=seed)
+    return {**_label_summary(tab), 'n': len(_np(targs)), 'thresholds': 'fitted' if thresholds is not None else 0.5, 'per_label': _label_json(tab)}
+
+# %% ../nbs/06_interpret.ipynb #ed4b31b5
 def _as_interp(learn_or_interp)->ClassificationInterpretation:
     "`learn_or_interp` if it is an interpretation, else one of the learner's validation set"
     if isinstance(learn_or_interp, Interpretation): return learn_or_interp
@@ -147,7 +330,7 @@ def _interp(learn_or_interp)->ClassificationInterpretation:
 
 def _item_name(o): return str(o['file']) if hasattr(o, 'keys') and 'file' in o.keys() else str(o)
 
-# %% ../nbs/06_interpret.ipynb #0ba3bc6d
+# %% ../nbs/06_interpret.ipynb #0404acf1
 def top_losses_table(
     learn_or_interp,   # a fastai `Learner`, or a `ClassificationInterpretation` of it
     k:int=9,           # number of items
@@ -163,7 +346,7 @@ def top_losses_table(
                              predicted=[vocab[p] for p in probs.argmax(1)], p_actual=probs[np.arange(len(idx)), targs],
                              loss=_np(losses)), index=pd.Index(idx, name='valid_idx'))
 
-# %% ../nbs/06_interpret.ipynb #d0c8466d
+# %% ../nbs/06_interpret.ipynb #3289d391
 def plot_top_losses(
     learn_or_interp,      # a fastai `Learner`, or a `ClassificationInterpretation` of it
     k:int=9,              # number of images
@@ -176,53 +359,105 @@ def plot_top_losses(
     for a in fig.axes: a.title.set_fontsize(9)
     return fig
 
-# %% ../nbs/06_interpret.ipynb #ac07cd50
+# %% ../nbs/06_interpret.ipynb #d2d25de4
 class ClassifierReport:
-    "Predictions of a classifier on one dataset, with their tables and figures"
+    "Predictions of a single- or multi-label classifier on one dataset, with their tables and figures"
     def __init__(self,
-        probs,          # (N, C) class probabilities
-        targs,          # (N,) true class indices
-        vocab:list,     # the C class names
-        interp=None,    # the fastai `ClassificationInterpretation`, for top losses
-        pos:int|str=1,  # binary tasks: the positive class
+        probs,            # (N, C) class (or per-label) probabilities
+        targs,            # (N,) true class indices, or (N, C) 0/1 multi-label targets
+        vocab:list,       # the C class (or label) names
+        interp=None,      # single-label: the fastai `ClassificationInterpretation`, for top losses
+        pos:int|str=1,    # binary tasks: the positive class
+        thresholds=None,  # multi-label: per-label thresholds fitted on validation; None: 0.5
+        items=None,       # multi-label: the N items, for the files of the top losses
     ):
-        self.probs, self.targs = check_preds(probs, targs, vocab)
-        self.vocab, self.interp, self.pos = list(vocab), interp, pos
-        self.table, self.summary = per_class_report(self.probs, self.targs, vocab), summary_metrics(self.probs, self.targs, vocab, pos)
+        self.multi_label, self.vocab, self.interp, self.pos, self.items = is_multi_label_targs(targs), list(vocab), interp, pos, items
+        if self.multi_label:
+            self.probs, self.targs = check_multilabel(probs, targs, vocab)
+            self.thresholds = None if thresholds is None else _thresholds(thresholds, len(vocab))
+            self.table = label_report(self.probs, self.targs, vocab, self.thresholds)
+            self.summary = _label_summary(self.table)
+        else:
+            self.probs, self.targs = check_preds(probs, targs, vocab)
+            self.table, self.summary = per_class_report(self.probs, self.targs, vocab), summary_metrics(self.probs, self.targs, vocab, pos)
 
-    def plot_confusion(self, normalize:bool=True): return plot_confusion(self.probs, self.targs, self.vocab, normalize)
-    def plot_roc_pr(self): return plot_roc_pr(self.probs, self.targs, self.vocab, self.pos)
-    def top_losses(self, k:int=9): return top_losses_table(self.interp, k)
-    def plot_top_losses(self, k:int=9, figsize=None): return plot_top_losses(self.interp, k, figsize)
-    def __repr__(self): return f"ClassifierReport({len(self.targs)} items, {len(self.vocab)} classes: " + ', '.join(f"{k}={v}" for k, v in self.summary.items()) + ')'
+    def __repr__(self): return f"ClassifierReport({len(self.targs)} items, {len(self.vocab)} {'labels' if self.multi_label else 'classes'}: " + ', '.join(f"{k}={v}" for k, v in self.summary.items()) + ')'
 
-# %% ../nbs/06_interpret.ipynb #281f5dbc
+# %% ../nbs/06_interpret.ipynb #2c85674f
+@patch
+def plot_confusion(self:ClassifierReport, normalize:bool=True):
+    "The confusion matrix (multi-label: the per-label grid at the report's thresholds)"
+    if self.multi_label: return plot_label_confusion(self.probs, self.targs, self.vocab, self.thresholds)
+    return plot_confusion(self.probs, self.targs, self.vocab, normalize)
+
+@patch
+def plot_roc_pr(self:ClassifierReport): return plot_roc_pr(self.probs, self.targs, self.vocab, self.pos)
+
+@patch
+def plot_cooccurrence(self:ClassifierReport):
+    "Truth × truth and truth × prediction label co-occurrence (multi-label reports)"
+    if not self.multi_label: raise ValueError("label co-occurrence needs a multi-label report; a single-label one has `plot_confusion`")
+    return plot_cooccurrence(self.probs, self.targs, self.vocab, self.thresholds)
+
+# %% ../nbs/06_interpret.ipynb #d6e328bf
+@patch
+def top_losses(self:ClassifierReport, k:int=9):
+    "The items with the highest loss (multi-label: the `k` highest per label)"
+    return label_top_losses(self.probs, self.targs, self.vocab, self.items, k) if self.multi_label else top_losses_table(self.interp, k)
+
+@patch
+def plot_top_losses(self:ClassifierReport, k:int=9, figsize=None): return plot_top_losses(self.interp, k, figsize)
+
+@patch(as_prop=True)
+def metrics(self:ClassifierReport)->dict:
+    "JSON-ready summary with the table: `per_class`, or for multi-label `n`, `thresholds` and `per_label`"
+    if self.multi_label: return {**self.summary, 'n': len(self.targs), 'thresholds': 'fitted' if self.thresholds is not None else 0.5, 'per_label': _label_json(self.table)}
+    return {**self.summary, 'per_class': {c: {k: _float(v) for k, v in row.items()} for c, row in self.table.to_dict('index').items()}}
+
+# %% ../nbs/06_interpret.ipynb #84a37632
 def interpret_learner(
-    learn,             # a trained fastai `Learner` for single-label classification
+    learn,             # a trained fastai `Learner`, single- or multi-label
     ds_idx:int=1,      # which of `learn.dls` to predict: 1 is the validation set
     pos:int|str=1,     # binary tasks: the positive class (index or name)
     dl=None,           # a labelled DataLoader to predict instead, e.g. `learn.dls.test_dl(df, with_labels=True)`
+    thresholds=None,   # multi-label: per-label thresholds; None: those `fit_decision` installed, else 0.5
 )->ClassifierReport:
-    "Predict `learn.dls[ds_idx]` (or `dl`) once and return its per-class table, summary metrics and figures"
+    "Predict `learn.dls[ds_idx]` (or `dl`) once and return its per-class (or per-label) table, summary metrics and figures"
     dl = (learn.dls[ds_idx] if dl is None else dl).new(shuffle=False, drop_last=False)
+    if getattr(learn, 'multi_label', False):
+        with learn.no_bar(): probs, targs = learn.get_preds(dl=dl)
+        thresholds = getattr(learn.loss_func, 'thresholds', None) if thresholds is None else thresholds
+        return ClassifierReport(probs, targs, learn.dls.vocab, thresholds=thresholds, items=dl.items)
     with learn.no_bar(): probs, targs, losses = learn.get_preds(dl=dl, with_loss=True)
     interp = ClassificationInterpretation(learn, dl, losses)
     interp.probs, interp.targs = probs, targs
     return ClassifierReport(probs, targs, learn.dls.vocab, interp, pos)
 
-# %% ../nbs/06_interpret.ipynb #5f1bdccd
+# %% ../nbs/06_interpret.ipynb #db2f1e41
 @patch
 def save(self:ClassifierReport,
     path:str|Path,   # folder to write into (created if needed)
     k:int=20,        # rows of `top_losses.csv`
     dpi:int=120,     # resolution of the PNG figures
 )->list: # the files written
-    "Write metrics.json (summary + per-class table), per_class.csv, confusion.png, roc_pr.png and, with an interpretation, top_losses.csv"
+    "Write metrics.json (`metrics`), the table as per_class.csv (multi-label: per_label.csv), confusion.png, roc_pr.png, top_losses.csv and, multi-label, cooccurrence.png"
     path = Path(path); path.mkdir(parents=True, exist_ok=True)
-    per_class = {c: {k: _float(v) for k, v in row.items()} for c, row in self.table.to_dict('index').items()}
-    (path/'metrics.json').write_text(json.dumps({**self.summary, 'per_class': per_class}, indent=2, allow_nan=False))
-    self.table.to_csv(path/'per_class.csv')
-    for name, fig in (('confusion.png', self.plot_confusion()), ('roc_pr.png', self.plot_roc_pr())):
-        fig.savefig(path/name, dpi=dpi, bbox_inches='tight'); plt.close(fig)
-    if self.interp is not None: self.top_losses(k).to_csv(path/'top_losses.csv')
+    (path/'metrics.json').write_text(json.dumps(self.metrics, indent=2, allow_nan=False))
+    self.table.to_csv(path/('per_label.csv' if self.multi_label else 'per_class.csv'))
+    figs = [('confusion.png', self.plot_confusion), ('roc_pr.png', self.plot_roc_pr)] + ([('cooccurrence.png', self.plot_cooccurrence)] if self.multi_label else [])
+    for name, plot in figs:
+        fig = plot(); fig.savefig(path/name, dpi=dpi, bbox_inches='tight'); plt.close(fig)
+    if self.interp is not None or self.multi_label: self.top_losses(k).to_csv(path/'top_losses.csv')
     return sorted(path.iterdir())
+
+# %% ../nbs/06_interpret.ipynb #23a09f08
+def check_task(
+    multi_label:bool,   # whether the model is multi-label, e.g. `learn.multi_label`
+    targs,              # the targets read from `source`: (N,) class indices or (N, C) 0/1 columns
+    source,             # the file they came from, named in the error
+):
+    "Raise a `DataError` naming `source` when its targets are multi-label and the model single-label, or the reverse"
+    if is_multi_label_targs(targs) == bool(multi_label): return
+    kind = {True: 'multi-label', False: 'single-label'}
+    raise DataError(source, f"has {kind[not multi_label]} targets of shape {tuple(np.shape(targs))} but the model is {kind[bool(multi_label)]}",
+                    f"give a {kind[bool(multi_label)]} file, or train a {kind[not multi_label]} model on this one")
