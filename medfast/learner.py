@@ -7,7 +7,7 @@ Docs: https://medfast.github.io/medfast/learner.html.md"""
 # %% ../nbs/05_learner.ipynb #6ab43804
 from __future__ import annotations
 from .core import work_dir, deprecated_alias
-import contextlib
+import contextlib, inspect
 from functools import partial
 import numpy as np, pandas as pd
 from fastcore.basics import risinstance
@@ -63,6 +63,8 @@ def _task_learner(
     return learn
 
 # %% ../nbs/05_learner.ipynb #338483e8
+_NOT_MODEL_ARGS = set(inspect.signature(Learner).parameters) | {'pretrained_cfg_overlay', 'pretrained_filter_fn', 'init', 'weights', 'n_out'}
+
 def _vision_learner(dls, arch, pretrained:bool=True, n_in:int|None=None, normalize:bool=True, **kwargs):
     "fastai `vision_learner` with offline pretrained weights, the data's channel count and the right `Normalize`"
     xb = dls.valid.one_batch()[0]
@@ -70,6 +72,7 @@ def _vision_learner(dls, arch, pretrained:bool=True, n_in:int|None=None, normali
     if pretrained and isinstance(arch, str) and arch in OFFLINE_WEIGHTS: kwargs = {**offline_pretrained_kwargs(arch), **kwargs}
     if isinstance(arch, str): kwargs = {**timm_size_kwargs(arch, xb.shape[-1]), **kwargs}
     learn = vision_learner(dls, arch, n_in=n_in, pretrained=pretrained, normalize=normalize, **kwargs)
+    learn.model_args = dict(arch=arch, n_in=n_in, size=int(xb.shape[-1]), kwargs={k: v for k, v in kwargs.items() if k not in _NOT_MODEL_ARGS})
     if pretrained and normalize and not dls.after_batch.fs.filter(risinstance(Normalize)):
         dls.add_tfms([Normalize.from_stats(*pretrained_stats(arch, n_in))], 'after_batch')
     return learn
