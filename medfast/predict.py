@@ -15,9 +15,11 @@ from fastai.vision.all import image_extensions
 from fastprogress.fastprogress import progress_bar
 from .dicom import dicom_image
 from .sources import read_medmnist
+from .export import load_model
 
 # %% auto #0
-__all__ = ['DICOM_EXTS', 'MODALITY_WINDOWS', 'collect_inputs', 'model_windows', 'image_type', 'read_input', 'predict_files']
+__all__ = ['DICOM_EXTS', 'MODALITY_WINDOWS', 'HELP', 'collect_inputs', 'model_windows', 'image_type', 'read_input', 'as_learner',
+           'predict_files', 'predict_job', 'run_job', 'predict_parser', 'predict_main']
 
 # %% ../nbs/08a_predict.ipynb #68914dac
 DICOM_EXTS = ('.dcm', '.dicom')
@@ -84,7 +86,15 @@ def read_input(
         raise DataError(name, f"an array of shape {a.shape} is not a 2D image", 'predict 2D images: (H, W) or (H, W, 3) arrays')
     return img_cls.create(a)
 
-# %% ../nbs/08a_predict.ipynb #a3770aaa
+# %% ../nbs/08a_predict.ipynb #1a8aae49
+def as_learner(
+    model,          # a `Learner`, or a model folder (`medfast train`'s run folder, or one `save_model` wrote)
+    cpu:bool=True,  # load a folder on the CPU; False: the default device (a GPU when there is one)
+)->Learner:
+    "`model` itself, or the model folder loaded with `load_model`"
+    return model if isinstance(model, Learner) else load_model(model, cpu=cpu)
+
+# %% ../nbs/08a_predict.ipynb #06a88d9a
 def _decisions(dec, vocab)->list:
     "Names of decoded predictions: the class (single-label) or the '|'-joined positive labels (multi-label)"
     dec = np.asarray(dec)
@@ -97,7 +107,7 @@ def _predict_batch(learn:Learner, names:list, ims:list)->pd.DataFrame:
     vocab = [str(v) for v in learn.dls.vocab]
     return pd.DataFrame({'input': names, **{f"p_{v}": probs[:, j].numpy() for j, v in enumerate(vocab)}, 'decision': _decisions(dec, vocab)})
 
-# %% ../nbs/08a_predict.ipynb #e5189aca
+# %% ../nbs/08a_predict.ipynb #10e7f598
 _SKIP_FIX = "pass on_bad='skip' to leave such inputs out (they are counted)"
 
 def _read_batch(rows, img_cls, windows, on_bad:str, skipped:list)->tuple:
@@ -110,7 +120,7 @@ def _read_batch(rows, img_cls, windows, on_bad:str, skipped:list)->tuple:
             skipped.append(dict(input=r.input, reason=e.reason))
     return names, ims
 
-# %% ../nbs/08a_predict.ipynb #fa582255
+# %% ../nbs/08a_predict.ipynb #90c0c988
 def predict_files(
     model,                  # a `Learner` (e.g. from `load_model`) or a model folder
     inputs,                 # files, folders or .npz files, see `collect_inputs`
@@ -118,10 +128,11 @@ def predict_files(
     on_bad:str='skip',      # 'skip' unreadable inputs (listed in `attrs['skipped']`) or 'raise' on the first
     split:str='test',       # the split of a .npz input
     progress:bool|None=None, # a progress bar; None: only on a terminal
+    cpu:bool=True,          # load a model folder on the CPU (a `Learner` stays where it is)
 )->pd.DataFrame: # input, p_<class> per class or label, decision; attrs['skipped']: a table of input, reason
     "The model's probabilities and decisions for every readable input, one row per image"
     if on_bad not in ('raise', 'skip'): raise ValueError(f"on_bad={on_bad!r} must be 'raise' or 'skip'")
-    learn = model
+    learn = as_learner(model, cpu)
     items, skipped, parts = collect_inputs(inputs, split), [], []
     img_cls, windows = image_type(learn), model_windows(getattr(learn, 'model_info', None))
     show = sys.stdout.isatty() if progress is None else progress
@@ -133,3 +144,64 @@ def predict_files(
     res = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
     res.attrs['skipped'] = pd.DataFrame(skipped, columns=['input', 'reason'])
     return res
+
+# %% ../nbs/08a_predict.ipynb #758b09d5
+def _report_skipped(skipped:pd.DataFrame, fn:Path):
+    "Write the skipped inputs to `fn` and print how many were skipped, for what reason"
+    skipped.to_csv(fn, index=False)
+    print(f"skipped {len(skipped)} input(s), listed in {fn.name}:")
+    for reason, n in skipped.reason.value_counts(sort=False).items(): print(f"  {n} x {reason}")
+
+def predict_job(
+    model:str,                  # the model folder
+    inputs:list,                # image or DICOM files, folders, MedMNIST .npz files
+    out:str='predictions.csv',  # the CSV to write; skipped inputs go to <name>.skipped.csv beside it
+    on_bad:str='skip',          # 'skip' unreadable inputs (counted) or 'raise' on the first
+    split:str='test',           # the split of a .npz input
+    bs:int=64,                  # batch size
+    cpu:bool=False,             # run on the CPU even when a GPU is present
+    progress:bool|None=None,    # a progress bar; None: only on a terminal
+)->pd.DataFrame: # the table written
+    "Predict `inputs` with the model folder `model`, write the table to `out` and report the skipped inputs"
+    res = predict_files(model, inputs, bs, on_bad, split, progress, cpu)
+    out = Path(out); out.parent.mkdir(parents=True, exist_ok=True)
+    res.to_csv(out, index=False)
+    print(f"predicted {len(res)} image(s) -> {out}")
+    if len(res.attrs['skipped']): _report_skipped(res.attrs['skipped'], out.with_suffix('.skipped.csv'))
+    return res
+
+# %% ../nbs/08a_predict.ipynb #4ca6e3ba
+def run_job(
+    job,            # the job function
+    args:dict,      # its arguments, as parsed
+    name:str,       # the command, for the error line
+)->int: # exit status: 0, or 2 after one error line on stderr
+    "Run a command's job, turning a data or usage error into one line and exit status 2"
+    try: job(**args)
+    except (DataError, ValueError, KeyError, FileNotFoundError, ImportError) as e:
+        print(f"{name}: error: {e}".replace('\n', ' '), file=sys.stderr)
+        return 2
+    return 0
+
+# %% ../nbs/08a_predict.ipynb #78a8ca84
+HELP = 'predict images, DICOM files or a MedMNIST .npz with a saved model and write a CSV'
+
+def predict_parser(
+    sub=None,   # the subparsers of the `medfast` command (from `add_subparsers`); None: a parser of its own
+)->argparse.ArgumentParser:
+    "The arguments of `medfast predict`, whose names are `predict_job`'s"
+    p = argparse.ArgumentParser(prog='medfast predict', description=HELP) if sub is None else sub.add_parser('predict', help=HELP, description=HELP)
+    p.add_argument('--model', required=True, metavar='RUN_DIR', help='model folder: a medfast train run, or one save_model wrote')
+    p.add_argument('inputs', nargs='+', metavar='INPUT', help='image or DICOM files, folders (searched recursively), MedMNIST .npz files')
+    p.add_argument('--out', default='predictions.csv', help='CSV to write (default: %(default)s)')
+    p.add_argument('--on-bad', default='skip', choices=('raise', 'skip'), help='unreadable inputs: skip and count them, or stop (default: %(default)s)')
+    p.add_argument('--split', default='test', help='split of a .npz input (default: %(default)s)')
+    p.add_argument('--bs', type=int, default=64, help='batch size (default: %(default)s)')
+    p.add_argument('--cpu', action='store_true', help='run on the CPU even when a GPU is present')
+    return p
+
+def predict_main(
+    argv:list|None=None,   # the arguments after `medfast predict`; None: the command line's
+)->int: # exit status
+    "Run `medfast predict`"
+    return run_job(predict_job, vars(predict_parser().parse_args(argv)), 'medfast predict')
