@@ -7,13 +7,14 @@ Docs: https://medfast.github.io/medfast/app.html.md"""
 # %% ../nbs/08b_app.ipynb #5174e849
 from __future__ import annotations
 from .core import DataError
-import argparse, os, socket, sys
+import argparse, os, socket
 from pathlib import Path
 import numpy as np
-from .predict import collect_inputs, read_input, image_type, model_windows, predict_files
+from .predict import collect_inputs, read_input, image_type, model_windows, predict_files, as_learner, run_job
 
 # %% auto #0
-__all__ = ['gradio', 'decision_text', 'page_outputs', 'app_page', 'free_port', 'serve_page']
+__all__ = ['APP_HELP', 'gradio', 'decision_text', 'page_outputs', 'app_page', 'free_port', 'serve_page', 'app_job', 'app_parser',
+           'app_main']
 
 # %% ../nbs/08b_app.ipynb #2e4fcdfb
 def gradio():
@@ -51,7 +52,13 @@ def page_outputs(
     vocab = [str(v) for v in learn.dls.vocab]
     return np.asarray(im), {v: float(row[f'p_{v}']) for v in vocab}, decision_text(row, info, vocab)
 
-# %% ../nbs/08b_app.ipynb #4f767418
+# %% ../nbs/08b_app.ipynb #b22b1036
+def _enlarge(a:np.ndarray, side:int=320)->np.ndarray:
+    "`a` scaled up by a whole factor (nearest pixel) so that its longer side is about `side`, for display"
+    k = max(1, side//max(a.shape[:2]))
+    return a.repeat(k, 0).repeat(k, 1)
+
+# %% ../nbs/08b_app.ipynb #cd4750d6
 def app_page(
     learn,                  # the model, a `Learner` (e.g. from `load_model`)
     title:str|None=None,    # the page heading; default the model's classes
@@ -61,8 +68,9 @@ def app_page(
     title = title or ' vs '.join(vocab)
     def show(fn):
         if fn is None: return None, None, ''
-        try: return page_outputs(learn, fn)
+        try: im, probs, text = page_outputs(learn, fn)
         except DataError as e: raise gr.Error(f"{Path(str(e.path)).name}: {e.reason}") from None
+        return _enlarge(im), probs, text
     with gr.Blocks(title=f"medfast: {title}") as page:
         gr.Markdown(f"### {title}\nDrop a PNG, JPEG or DICOM file. A teaching demo of a trained model, not a medical device.")
         with gr.Row():
@@ -74,7 +82,7 @@ def app_page(
         up.change(show, up, [im, probs, dec])
     return page
 
-# %% ../nbs/08b_app.ipynb #a2446a21
+# %% ../nbs/08b_app.ipynb #f0e9874c
 def free_port(
     host:str='127.0.0.1',   # the address the port is for
 )->int:
@@ -83,7 +91,7 @@ def free_port(
         s.bind((host, 0))
         return s.getsockname()[1]
 
-# %% ../nbs/08b_app.ipynb #743bcbfe
+# %% ../nbs/08b_app.ipynb #b0f91cd0
 def serve_page(
     learn,                  # the model, a `Learner`
     port:int|None=None,     # None: a free port
@@ -92,7 +100,38 @@ def serve_page(
 ):
     "Serve `learn`'s page on `host`:`port` and print its address; returns the page (call `.close()` to stop it)"
     page, port = app_page(learn), port or free_port(host)
-    page.launch(server_name=host, server_port=port, prevent_thread_lock=True, share=False, quiet=True)
+    theme = gradio().themes.Default(font=['ui-sans-serif', 'system-ui', 'sans-serif'], font_mono=['ui-monospace', 'monospace'])
+    page.launch(server_name=host, server_port=port, prevent_thread_lock=True, share=False, quiet=True, inline=False, footer_links=[], theme=theme)
     print(f"medfast app: serving http://{host}:{port}/ (Ctrl+C stops)", flush=True)
     if block: page.block_thread()
     return page
+
+# %% ../nbs/08b_app.ipynb #1a9119b8
+def app_job(
+    model:str,              # the model folder (or a `Learner`)
+    port:int|None=None,     # None: a free port
+    host:str='127.0.0.1',   # the address to listen on
+    cpu:bool=False,         # run on the CPU even when a GPU is present
+    block:bool=True,        # serve until interrupted
+):
+    "Serve the page of a model folder on `host`:`port`"
+    return serve_page(as_learner(model, cpu), port, host, block)
+
+APP_HELP = 'serve a local web page that shows a saved model\'s opinion on an uploaded image'
+
+def app_parser(
+    sub=None,   # the subparsers of the `medfast` command; None: a parser of its own
+)->argparse.ArgumentParser:
+    "The arguments of `medfast app`, whose names are `app_job`'s"
+    p = argparse.ArgumentParser(prog='medfast app', description=APP_HELP) if sub is None else sub.add_parser('app', help=APP_HELP, description=APP_HELP)
+    p.add_argument('--model', required=True, metavar='RUN_DIR', help='model folder: a medfast train run, or one save_model wrote')
+    p.add_argument('--port', type=int, help='port (default: a free one)')
+    p.add_argument('--host', default='127.0.0.1', help='address to listen on (default: %(default)s, this computer only)')
+    p.add_argument('--cpu', action='store_true', help='run on the CPU even when a GPU is present')
+    return p
+
+def app_main(
+    argv:list|None=None,   # the arguments after `medfast app`; None: the command line's
+)->int: # exit status
+    "Run `medfast app`"
+    return run_job(app_job, vars(app_parser().parse_args(argv)), 'medfast app')
