@@ -10,11 +10,10 @@ from .core import DataError
 import argparse, os, socket
 from pathlib import Path
 import numpy as np
-from .predict import collect_inputs, read_input, image_type, model_windows, predict_files, as_learner, run_job
+from .predict import collect_inputs, read_input, image_type, model_windows, predict_files, as_learner, run_job, model_command
 
 # %% auto #0
-__all__ = ['APP_HELP', 'gradio', 'decision_text', 'page_outputs', 'app_page', 'free_port', 'serve_page', 'app_job', 'app_parser',
-           'app_main']
+__all__ = ['gradio', 'decision_text', 'page_outputs', 'app_page', 'free_port', 'serve_page', 'app_job', 'app_parser', 'app_main']
 
 # %% ../nbs/08b_app.ipynb #2e4fcdfb
 def gradio():
@@ -117,17 +116,13 @@ def app_job(
     "Serve the page of a model folder on `host`:`port`"
     return serve_page(as_learner(model, cpu), port, host, block)
 
-APP_HELP = 'serve a local web page that shows a saved model\'s opinion on an uploaded image'
-
 def app_parser(
     sub=None,   # the subparsers of the `medfast` command; None: a parser of its own
 )->argparse.ArgumentParser:
     "The arguments of `medfast app`, whose names are `app_job`'s"
-    p = argparse.ArgumentParser(prog='medfast app', description=APP_HELP) if sub is None else sub.add_parser('app', help=APP_HELP, description=APP_HELP)
-    p.add_argument('--model', required=True, metavar='RUN_DIR', help='model folder: a medfast train run, or one save_model wrote')
+    p = model_command('app', "serve a local web page that shows a saved model's opinion on an uploaded image", sub)
     p.add_argument('--port', type=int, help='port (default: a free one)')
     p.add_argument('--host', default='127.0.0.1', help='address to listen on (default: %(default)s, this computer only)')
-    p.add_argument('--cpu', action='store_true', help='run on the CPU even when a GPU is present')
     return p
 
 def app_main(

@@ -2,7 +2,7 @@
 probabilities checked against `medfast predict`, every request the browser made checked to stay on 127.0.0.1, a screenshot kept.
 
 Set MEDFAST_APP_SHOT=<file.png> to keep the screenshot somewhere else than the test's temporary folder."""
-import json, os, re, shutil, subprocess, sys, time
+import json, os, re, subprocess, sys
 from pathlib import Path
 from urllib.parse import urlsplit
 import numpy as np
@@ -16,12 +16,9 @@ from medfast.predict import predict_files
 from medfast.app import free_port
 from fastai.torch_core import set_seed
 
-CHROMIUM = next(filter(None, map(shutil.which, ('chromium', 'chromium-browser', 'google-chrome'))), None)
-DRIVER = shutil.which('chromedriver')
-FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-         '--disable-component-update', '--disable-sync', '--window-size=1100,700']
-pytestmark = [pytest.mark.skipif(not (CHROMIUM and DRIVER), reason='the browser test needs Chromium and its driver: apt-get install -y chromium chromium-driver'),
-              pytest.mark.filterwarnings('ignore::DeprecationWarning')]
+from test_docs_site import CHROMIUM, DRIVER, FLAGS, needs_browser
+
+pytestmark = needs_browser
 APP = [sys.executable, '-c', 'import sys; from medfast.app import app_main; sys.exit(app_main())']
 
 
