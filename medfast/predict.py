@@ -152,6 +152,7 @@ def _report_skipped(skipped:pd.DataFrame, fn:Path):
     print(f"skipped {len(skipped)} input(s), listed in {fn.name}:")
     for reason, n in skipped.reason.value_counts(sort=False).items(): print(f"  {n} x {reason}")
 
+# %% ../nbs/08a_predict.ipynb #ab433f2a
 def predict_job(
     model:str,                  # the model folder
     inputs:list,                # image or DICOM files, folders, MedMNIST .npz files
@@ -170,7 +171,7 @@ def predict_job(
     if len(res.attrs['skipped']): _report_skipped(res.attrs['skipped'], out.with_suffix('.skipped.csv'))
     return res
 
-# %% ../nbs/08a_predict.ipynb #4ca6e3ba
+# %% ../nbs/08a_predict.ipynb #723b8fe7
 def run_job(
     job,            # the job function
     args:dict,      # its arguments, as parsed
@@ -183,7 +184,7 @@ def run_job(
         return 2
     return 0
 
-# %% ../nbs/08a_predict.ipynb #f7d45028
+# %% ../nbs/08a_predict.ipynb #8ed59457
 def model_command(
     name:str,       # the subcommand, e.g. 'predict'
     help:str,       # its one-line description
@@ -195,6 +196,7 @@ def model_command(
     p.add_argument('--cpu', action='store_true', help='run on the CPU even when a GPU is present')
     return p
 
+# %% ../nbs/08a_predict.ipynb #f54f2f20
 def predict_parser(
     sub=None,   # the subparsers of the `medfast` command; None: a parser of its own
 )->argparse.ArgumentParser:
