@@ -35,10 +35,11 @@ def model(tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
-def server(model):
-    "`medfast app` in a subprocess on a free port, until the tests are done"
+def server(model, request):
+    "`medfast app` in a subprocess on a free port, until the tests are done (the browser starts while the server does)"
     port = free_port()
     p = subprocess.Popen(APP + ['--model', str(model['run']), '--port', str(port), '--cpu'], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    request.getfixturevalue('driver')
     lines = []
     for line in p.stdout:
         lines.append(line)
