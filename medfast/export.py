@@ -7,29 +7,34 @@ Docs: https://medfast.github.io/medfast/export.html.md"""
 # %% ../nbs/08_export.ipynb #3efd5612
 from __future__ import annotations
 from .core import DataError
-import contextlib, inspect, json, os
+import contextlib, inspect, json, os, random, shutil
 from pathlib import Path
 import numpy as np, torch, timm, fastai
 from safetensors import SafetensorError
 from safetensors.torch import save_file, load_file
 from fastcore.basics import risinstance
+from fastcore.foundation import L
 from fastai.data.block import DataBlock, CategoryBlock, MultiCategoryBlock
 from fastai.data.core import DataLoaders
 from fastai.vision.data import ImageBlock
 from fastai.vision.augment import Resize, AffineCoordTfm
 from fastai.data.transforms import Normalize
 from fastai.learner import Learner
+from fastai.callback.core import Callback
 from fastai.losses import CrossEntropyLossFlat, BCEWithLogitsLossFlat
 from fastai.vision import models
 from fastai.vision.learner import create_vision_model, create_timm_model, default_split
+from fastai.torch_core import rank_distrib
 from .data import MedImage, MedImageBW
 from .dicom import dicom_image
 from .models import small_vgg, xresnet18_half
+from .learner import KeepBestCallback, _phase_history
 from .decisions import Decision
 
 # %% auto #0
 __all__ = ['MEDFAST_ARCHS', 'BUILDERS', 'atomic_path', 'write_atomic', 'arch_from_name', 'arch_name', 'decision_params',
-           'model_info', 'save_model', 'load_weights', 'read_model_info', 'ModelDataLoaders', 'load_model']
+           'model_info', 'save_model', 'load_weights', 'read_model_info', 'ModelDataLoaders', 'load_model',
+           'rng_states', 'set_rng_states', 'save_checkpoint', 'CheckpointCallback', 'Checkpoint', 'load_checkpoint']
 
 # %% ../nbs/08_export.ipynb #658cbc14
 @contextlib.contextmanager
@@ -79,7 +84,7 @@ def _jsonable(x):
     "`x` with arrays and tensors as (nested) lists and numpy scalars as Python numbers"
     if isinstance(x, (torch.Tensor, np.ndarray)): return np.asarray(x.detach().cpu() if isinstance(x, torch.Tensor) else x).tolist()
     if isinstance(x, np.generic): return x.item()
-    if isinstance(x, (list, tuple)): return [_jsonable(o) for o in x]
+    if isinstance(x, (list, tuple, L)): return [_jsonable(o) for o in x]
     if isinstance(x, dict): return {k: _jsonable(v) for k, v in x.items()}
     return x
 
@@ -220,3 +225,118 @@ def load_model(
     learn.model_info, learn.multi_label = info, info['multi_label']
     if cpu: learn.model.cpu()
     return learn
+
+# %% ../nbs/08_export.ipynb #3ba09b87
+def _tensors_and_json(states:list)->tuple:
+    "Split a list of per-parameter state dicts into a flat tensor dict (`'i.name'`) and JSON-able dicts of the rest"
+    tensors, plain = {}, []
+    for i, s in enumerate(states):
+        plain.append({k: _jsonable(v) for k, v in s.items() if not isinstance(v, torch.Tensor)})
+        tensors.update({f"{i}.{k}": v.detach().cpu().contiguous().clone() for k, v in s.items() if isinstance(v, torch.Tensor)})
+    return tensors, plain
+
+def _merge_states(tensors:dict, plain:list, devices:list)->list:
+    "The inverse of `_tensors_and_json`, tensors moved to each parameter's device"
+    states = [dict(s) for s in plain]
+    for k, v in tensors.items():
+        i, name = k.split('.', 1)
+        states[int(i)][name] = v.to(devices[int(i)])
+    return states
+
+# %% ../nbs/08_export.ipynb #e708a487
+def rng_states(
+    dls=None,   # DataLoaders whose own shuffling generators are included
+)->tuple: # (tensors, JSON-able dict)
+    "The states of Python's, NumPy's, torch's (and CUDA's) random generators and of each DataLoader's"
+    name, keys, pos, has_gauss, gauss = np.random.get_state()
+    tensors = {'torch': torch.get_rng_state(), 'numpy': torch.from_numpy(keys.astype(np.int64))}
+    if torch.cuda.is_available(): tensors.update({f"cuda.{i}": s for i, s in enumerate(torch.cuda.get_rng_state_all())})
+    dl_states = [list(dl.rng.getstate()) for dl in dls.loaders] if dls is not None else []
+    return tensors, dict(python=list(random.getstate()), numpy=[name, pos, has_gauss, gauss], dls=_jsonable(dl_states))
+
+def set_rng_states(
+    tensors:dict,   # from `rng_states`
+    info:dict,      # from `rng_states`
+    dls=None,       # the DataLoaders to restore the generators of
+):
+    "Restore the generator states saved by `rng_states`"
+    v, state, g = info['python']; random.setstate((v, tuple(state), g))
+    name, pos, has_gauss, gauss = info['numpy']
+    np.random.set_state((name, tensors['numpy'].numpy().astype(np.uint32), pos, has_gauss, gauss))
+    torch.set_rng_state(tensors['torch'])
+    cuda = [tensors[k] for k in sorted(k for k in tensors if k.startswith('cuda.'))]
+    if cuda and torch.cuda.is_available(): torch.cuda.set_rng_state_all(cuda)
+    for dl, (v, state, g) in zip(dls.loaders if dls is not None else [], info['dls']): dl.rng.setstate((v, tuple(state), g))
+
+# %% ../nbs/08_export.ipynb #7cd3fb65
+def save_checkpoint(
+    learn,              # a Learner in training, with `learn.recipe_state` set by `fine_tune_recipe`
+    folder:str|Path,    # the run folder; checkpoints go to `folder/checkpoints/epoch-NNN`
+    keep:int=1,         # how many checkpoints to keep
+)->Path: # the checkpoint folder
+    "Write a resumable checkpoint of `learn` after the current epoch: tensors as safetensors, the rest as JSON"
+    st, root = learn.recipe_state, Path(folder)/'checkpoints'
+    done, tmp = st['offset'] + learn.epoch + 1, root/f".tmp{os.getpid()}"
+    for stale in root.glob('.*'): shutil.rmtree(stale, ignore_errors=True)
+    shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
+    try:
+        save_file({k: v.detach().cpu().contiguous().clone() for k, v in learn.model.state_dict().items()}, str(tmp/'model.safetensors'))
+        opt = learn.opt.state_dict()
+        opt_t, opt_state = _tensors_and_json(opt['state'])
+        save_file(opt_t, str(tmp/'optimizer.safetensors'))
+        kb = next((c for c in learn.cbs if isinstance(c, KeepBestCallback)), None)
+        best_t, best = kb.state_dict() if kb is not None else ({}, None)
+        save_file(best_t, str(tmp/'best.safetensors'))
+        rng_t, rng = rng_states(learn.dls)
+        save_file(rng_t, str(tmp/'rng.safetensors'))
+        state = dict(format='medfast.checkpoint', epoch=done, phase=st['phase'], rates=st['rates'],
+                     history=_jsonable(st['history'] + _phase_history(learn, st['phase'], st['rates'][st['phase']]).to_dict('records')),
+                     optimizer=dict(state=opt_state, hypers=_jsonable(opt['hypers'])), keep_best=best, rng=rng)
+        (tmp/'state.json').write_text(json.dumps(state))
+        dest = root/f"epoch-{done:03d}"
+        shutil.rmtree(dest, ignore_errors=True); os.replace(tmp, dest)
+    finally: shutil.rmtree(tmp, ignore_errors=True)
+    for old in sorted(root.glob('epoch-*'))[:-keep]:  # renamed first, so an interrupt never leaves a half-deleted checkpoint in view
+        gone = root/f".old{os.getpid()}-{old.name}"
+        os.replace(old, gone); shutil.rmtree(gone, ignore_errors=True)
+    return dest
+
+# %% ../nbs/08_export.ipynb #ade2cd0d
+class CheckpointCallback(Callback):
+    "Write a resumable checkpoint at the end of every completed epoch (main process only)"
+    order = KeepBestCallback.order + 1
+    def __init__(self,
+        folder:str|Path,   # the run folder
+        keep:int=1,        # checkpoints to keep
+    ): self.folder, self.keep, self.last = Path(folder), keep, None
+    def before_epoch(self): self.cancelled = False
+    def after_cancel_epoch(self): self.cancelled = True
+    def after_epoch(self):
+        if not self.cancelled and rank_distrib() == 0: self.last = save_checkpoint(self.learn, self.folder, self.keep)
+
+# %% ../nbs/08_export.ipynb #433cfd57
+class Checkpoint:
+    "A checkpoint read back from disk, for `fine_tune_recipe(resume=...)`"
+    def __init__(self,
+        folder:Path,   # a checkpoint folder, `checkpoints/epoch-NNN`
+    ):
+        self.folder, state = Path(folder), json.loads((Path(folder)/'state.json').read_text())
+        self.state, self.epoch, self.rates, self.history = state, state['epoch'], state['rates'], state['history']
+        self.keep_best = (load_file(str(self.folder/'best.safetensors')), state['keep_best'])
+
+    def restore(self, learn):
+        "Put the weights, optimiser state and random generator states of the checkpoint into `learn`"
+        load_weights(learn.model, self.folder/'model.safetensors')
+        if learn.opt is None: learn.create_opt()
+        devices = [p.device for p, *_ in learn.opt.all_params()]
+        opt = self.state['optimizer']
+        learn.opt.load_state_dict(dict(state=_merge_states(load_file(str(self.folder/'optimizer.safetensors')), opt['state'], devices), hypers=opt['hypers']))
+        set_rng_states(load_file(str(self.folder/'rng.safetensors')), self.state['rng'], learn.dls)
+
+def load_checkpoint(
+    folder:str|Path,   # a run folder with `checkpoints/`
+)->Checkpoint:
+    "The newest complete checkpoint of a run folder"
+    found = sorted(p for p in (Path(folder)/'checkpoints').glob('epoch-*') if (p/'state.json').is_file())
+    if not found: raise DataError(Path(folder)/'checkpoints', 'no checkpoint to resume from', 'start the run without --resume (resume=None)')
+    return Checkpoint(found[-1])
