@@ -10,10 +10,11 @@ from .core import DataError
 import argparse, os, socket
 from pathlib import Path
 import numpy as np
-from .predict import collect_inputs, read_input, image_type, model_windows, predict_files, as_learner, run_job, model_command
+from .predict import collect_inputs, read_input, image_type, model_windows, predict_files, as_learner, run_job, model_args
 
 # %% auto #0
-__all__ = ['gradio', 'decision_text', 'page_outputs', 'app_page', 'free_port', 'serve_page', 'app_job', 'app_parser', 'app_main']
+__all__ = ['APP_HELP', 'gradio', 'decision_text', 'page_outputs', 'app_page', 'free_port', 'serve_page', 'app_job', 'app_args',
+           'app_main']
 
 # %% ../nbs/08b_app.ipynb #2e4fcdfb
 def gradio():
@@ -116,17 +117,20 @@ def app_job(
     "Serve the page of a model folder on `host`:`port`"
     return serve_page(as_learner(model, cpu), port, host, block)
 
-def app_parser(
-    sub=None,   # the subparsers of the `medfast` command; None: a parser of its own
-)->argparse.ArgumentParser:
-    "The arguments of `medfast app`, whose names are `app_job`'s"
-    p = model_command('app', "serve a local web page that shows a saved model's opinion on an uploaded image", sub)
+APP_HELP = "serve a local web page that shows a saved model's opinion on an uploaded image"
+
+def app_args(
+    p:argparse.ArgumentParser,  # the parser of `medfast app`
+):
+    "Add the options of `medfast app`, named as `app_job`'s parameters"
+    model_args(p)
     p.add_argument('--port', type=int, help='port (default: a free one)')
     p.add_argument('--host', default='127.0.0.1', help='address to listen on (default: %(default)s, this computer only)')
-    return p
 
 def app_main(
     argv:list|None=None,   # the arguments after `medfast app`; None: the command line's
 )->int: # exit status
     "Run `medfast app`"
-    return run_job(app_job, vars(app_parser().parse_args(argv)), 'medfast app')
+    p = argparse.ArgumentParser(prog='medfast app', description=APP_HELP)
+    app_args(p)
+    return run_job(app_job, vars(p.parse_args(argv)), 'medfast app')

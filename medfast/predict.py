@@ -18,8 +18,8 @@ from .sources import read_medmnist
 from .export import load_model
 
 # %% auto #0
-__all__ = ['DICOM_EXTS', 'MODALITY_WINDOWS', 'collect_inputs', 'model_windows', 'image_type', 'read_input', 'as_learner',
-           'predict_files', 'predict_job', 'run_job', 'model_command', 'predict_parser', 'predict_main']
+__all__ = ['DICOM_EXTS', 'MODALITY_WINDOWS', 'PREDICT_HELP', 'collect_inputs', 'model_windows', 'image_type', 'read_input',
+           'as_learner', 'predict_files', 'predict_job', 'run_job', 'model_args', 'predict_args', 'predict_main']
 
 # %% ../nbs/08a_predict.ipynb #68914dac
 DICOM_EXTS = ('.dcm', '.dicom')
@@ -184,33 +184,32 @@ def run_job(
         return 2
     return 0
 
-# %% ../nbs/08a_predict.ipynb #8ed59457
-def model_command(
-    name:str,       # the subcommand, e.g. 'predict'
-    help:str,       # its one-line description
-    sub=None,       # the subparsers of the `medfast` command (from `add_subparsers`); None: a parser of its own
-)->argparse.ArgumentParser: # with --model and --cpu
-    "A parser for a `medfast` subcommand that uses a model folder"
-    p = argparse.ArgumentParser(prog=f'medfast {name}', description=help) if sub is None else sub.add_parser(name, help=help, description=help)
+# %% ../nbs/08a_predict.ipynb #32c0df4c
+def model_args(
+    p:argparse.ArgumentParser,  # the parser of a `medfast` subcommand
+):
+    "Add the options of a subcommand that uses a model folder: --model and --cpu"
     p.add_argument('--model', required=True, metavar='RUN_DIR', help='model folder: a medfast train run, or one save_model wrote')
     p.add_argument('--cpu', action='store_true', help='run on the CPU even when a GPU is present')
-    return p
 
-# %% ../nbs/08a_predict.ipynb #f54f2f20
-def predict_parser(
-    sub=None,   # the subparsers of the `medfast` command; None: a parser of its own
-)->argparse.ArgumentParser:
-    "The arguments of `medfast predict`, whose names are `predict_job`'s"
-    p = model_command('predict', 'predict images, DICOM files or a MedMNIST .npz with a saved model and write a CSV', sub)
+# %% ../nbs/08a_predict.ipynb #c9f45252
+PREDICT_HELP = 'predict images, DICOM files or a MedMNIST .npz with a saved model and write a CSV'
+
+def predict_args(
+    p:argparse.ArgumentParser,  # the parser of `medfast predict`
+):
+    "Add the options of `medfast predict`, named as `predict_job`'s parameters"
+    model_args(p)
     p.add_argument('inputs', nargs='+', metavar='INPUT', help='image or DICOM files, folders (searched recursively), MedMNIST .npz files')
     p.add_argument('--out', default='predictions.csv', help='CSV to write (default: %(default)s)')
     p.add_argument('--on-bad', default='skip', choices=('raise', 'skip'), help='unreadable inputs: skip and count them, or stop (default: %(default)s)')
     p.add_argument('--split', default='test', help='split of a .npz input (default: %(default)s)')
     p.add_argument('--bs', type=int, default=64, help='batch size (default: %(default)s)')
-    return p
 
 def predict_main(
     argv:list|None=None,   # the arguments after `medfast predict`; None: the command line's
 )->int: # exit status
     "Run `medfast predict`"
-    return run_job(predict_job, vars(predict_parser().parse_args(argv)), 'medfast predict')
+    p = argparse.ArgumentParser(prog='medfast predict', description=PREDICT_HELP)
+    predict_args(p)
+    return run_job(predict_job, vars(p.parse_args(argv)), 'medfast predict')
