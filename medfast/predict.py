@@ -7,15 +7,19 @@ Docs: https://medfast.github.io/medfast/predict.html.md"""
 # %% ../nbs/08a_predict.ipynb #809161e3
 from __future__ import annotations
 from .core import DataError
-import argparse, sys
+import argparse, re, sys
 from pathlib import Path
 import numpy as np, pandas as pd
+import matplotlib.pyplot as plt
+from fastcore.basics import getcallable
 from fastai.learner import Learner
 from fastai.vision.all import image_extensions
 from fastprogress.fastprogress import progress_bar
 from .dicom import dicom_image
 from .sources import read_medmnist
 from .export import load_model
+from .cams import heatmaps, heatmap_method, overlay_heatmap
+from .calibration import tta_uncertainty
 
 # %% auto #0
 __all__ = ['DICOM_EXTS', 'MODALITY_WINDOWS', 'PREDICT_HELP', 'collect_inputs', 'model_windows', 'image_type', 'read_input',
@@ -101,11 +105,17 @@ def _decisions(dec, vocab)->list:
     if dec.ndim == 2: return ['|'.join(v for v, d in zip(vocab, r) if d) for r in dec]
     return [vocab[i] for i in dec]
 
-def _predict_batch(learn:Learner, names:list, ims:list)->pd.DataFrame:
-    "The table rows of one batch of read images"
-    with learn.no_bar(): probs, _, dec = learn.get_preds(dl=learn.dls.test_dl(ims, bs=len(ims)), with_decoded=True)
+def _predict_batch(learn:Learner, names:list, ims:list, tta:int=0)->pd.DataFrame:
+    "The table rows of one batch of read images; with `tta` augmented views, their mean probabilities and largest spread"
+    dl = learn.dls.test_dl(ims, bs=len(ims))
+    if tta: probs, sd, _ = tta_uncertainty(learn, dl, tta)
+    else:
+        with learn.no_bar(): probs, _ = learn.get_preds(dl=dl)
     vocab = [str(v) for v in learn.dls.vocab]
-    return pd.DataFrame({'input': names, **{f"p_{v}": probs[:, j].numpy() for j, v in enumerate(vocab)}, 'decision': _decisions(dec, vocab)})
+    res = pd.DataFrame({'input': names, **{f"p_{v}": probs[:, j].numpy() for j, v in enumerate(vocab)}})
+    res['decision'] = _decisions(getcallable(learn.loss_func, 'decodes')(probs), vocab)
+    if tta: res['uncertainty'] = sd.max(1).values.numpy()
+    return res, dl
 
 # %% ../nbs/08a_predict.ipynb #10e7f598
 _SKIP_FIX = "pass on_bad='skip' to leave such inputs out (they are counted)"
@@ -120,7 +130,23 @@ def _read_batch(rows, img_cls, windows, on_bad:str, skipped:list)->tuple:
             skipped.append(dict(input=r.input, reason=e.reason))
     return names, ims
 
-# %% ../nbs/08a_predict.ipynb #90c0c988
+# %% ../nbs/08a_predict.ipynb #3919c15e
+def _write_cams(learn:Learner, dl, part:pd.DataFrame, folder:Path, start:int)->list:
+    "Write each image of `dl` under the heatmap of its decided class to `folder`; their file names"
+    xb = dl.one_batch()[0]
+    if heatmap_method(learn.model, xb) is None: raise ValueError(f"{type(learn.model).__name__} has neither a convolutional feature map nor ViT attention: no heatmap to write")
+    targets = None if getattr(learn, 'multi_label', False) else [list(map(str, learn.dls.vocab)).index(d) for d in part.decision]
+    hms, names = heatmaps(learn.model, xb, targets), []
+    folder.mkdir(parents=True, exist_ok=True)
+    for k, (x, hm, r) in enumerate(zip(xb, hms, part.itertuples())):
+        safe = re.sub(r'[^\w.-]+', '_', Path(r.input).name)
+        names.append(f"{start + k:05d}_{safe}.png")
+        fig, ax = plt.subplots(figsize=(3, 3))
+        overlay_heatmap(ax, x, hm, title=r.decision)
+        fig.savefig(folder/names[-1], dpi=80, bbox_inches='tight'); plt.close(fig)
+    return names
+
+# %% ../nbs/08a_predict.ipynb #f2d99abe
 def predict_files(
     model,                  # a `Learner` (e.g. from `load_model`) or a model folder
     inputs,                 # files, folders or .npz files, see `collect_inputs`
@@ -129,7 +155,9 @@ def predict_files(
     split:str='test',       # the split of a .npz input
     progress:bool|None=None, # a progress bar; None: only on a terminal
     cpu:bool=True,          # load a model folder on the CPU (a `Learner` stays where it is)
-)->pd.DataFrame: # input, p_<class> per class or label, decision; attrs['skipped']: a table of input, reason
+    tta:int=0,              # augmented views per image: their mean probabilities, and the largest standard deviation as `uncertainty`; 0: none
+    cam:str|Path|None=None, # a folder for one heatmap overlay PNG per image (Grad-CAM for a CNN, attention rollout for a ViT), named in `cam`
+)->pd.DataFrame: # input, p_<class> per class or label, decision (uncertainty, cam); attrs['skipped']: a table of input, reason
     "The model's probabilities and decisions for every readable input, one row per image"
     if on_bad not in ('raise', 'skip'): raise ValueError(f"on_bad={on_bad!r} must be 'raise' or 'skip'")
     learn = as_learner(model, cpu)
@@ -139,20 +167,23 @@ def predict_files(
     starts = range(0, len(items), bs)
     for i in progress_bar(starts, leave=False) if show else starts:
         names, ims = _read_batch(items.iloc[i:i+bs], img_cls, windows, on_bad, skipped)
-        if ims: parts.append(_predict_batch(learn, names, ims))
-    cols = ['input', *[f"p_{v}" for v in learn.dls.vocab], 'decision']
+        if not ims: continue
+        part, dl = _predict_batch(learn, names, ims, tta)
+        if cam is not None: part['cam'] = _write_cams(learn, dl, part, Path(cam), i)
+        parts.append(part)
+    cols = ['input', *[f"p_{v}" for v in learn.dls.vocab], 'decision'] + ['uncertainty']*bool(tta) + ['cam']*(cam is not None)
     res = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
     res.attrs['skipped'] = pd.DataFrame(skipped, columns=['input', 'reason'])
     return res
 
-# %% ../nbs/08a_predict.ipynb #758b09d5
+# %% ../nbs/08a_predict.ipynb #964f27e7
 def _report_skipped(skipped:pd.DataFrame, fn:Path):
     "Write the skipped inputs to `fn` and print how many were skipped, for what reason"
     skipped.to_csv(fn, index=False)
     print(f"skipped {len(skipped)} input(s), listed in {fn.name}:")
     for reason, n in skipped.reason.value_counts(sort=False).items(): print(f"  {n} x {reason}")
 
-# %% ../nbs/08a_predict.ipynb #ab433f2a
+# %% ../nbs/08a_predict.ipynb #fd0f8be6
 def predict_job(
     model:str,                  # the model folder
     inputs:list,                # image or DICOM files, folders, MedMNIST .npz files
@@ -162,16 +193,18 @@ def predict_job(
     bs:int=64,                  # batch size
     cpu:bool=False,             # run on the CPU even when a GPU is present
     progress:bool|None=None,    # a progress bar; None: only on a terminal
+    tta:int=0,                  # augmented views per image for the mean and its `uncertainty`; 0: none
+    cam:str|None=None,          # a folder for one heatmap overlay per image
 )->pd.DataFrame: # the table written
     "Predict `inputs` with the model folder `model`, write the table to `out` and report the skipped inputs"
-    res = predict_files(model, inputs, bs, on_bad, split, progress, cpu)
+    res = predict_files(model, inputs, bs, on_bad, split, progress, cpu, tta, cam)
     out = Path(out); out.parent.mkdir(parents=True, exist_ok=True)
     res.to_csv(out, index=False)
     print(f"predicted {len(res)} image(s) -> {out}")
     if len(res.attrs['skipped']): _report_skipped(res.attrs['skipped'], out.with_suffix('.skipped.csv'))
     return res
 
-# %% ../nbs/08a_predict.ipynb #723b8fe7
+# %% ../nbs/08a_predict.ipynb #69c941e2
 def run_job(
     job,            # the job function
     args:dict,      # its arguments, as parsed
@@ -184,7 +217,7 @@ def run_job(
         return 2
     return 0
 
-# %% ../nbs/08a_predict.ipynb #32c0df4c
+# %% ../nbs/08a_predict.ipynb #49612611
 def model_args(
     p:argparse.ArgumentParser,  # the parser of a `medfast` subcommand
 ):
@@ -192,7 +225,7 @@ def model_args(
     p.add_argument('--model', required=True, metavar='RUN_DIR', help='model folder: a medfast train run, or one save_model wrote')
     p.add_argument('--cpu', action='store_true', help='run on the CPU even when a GPU is present')
 
-# %% ../nbs/08a_predict.ipynb #c9f45252
+# %% ../nbs/08a_predict.ipynb #6d64ddf0
 PREDICT_HELP = 'predict images, DICOM files or a MedMNIST .npz with a saved model and write a CSV'
 
 def predict_args(
@@ -205,6 +238,8 @@ def predict_args(
     p.add_argument('--on-bad', default='skip', choices=('raise', 'skip'), help='unreadable inputs: skip and count them, or stop (default: %(default)s)')
     p.add_argument('--split', default='test', help='split of a .npz input (default: %(default)s)')
     p.add_argument('--bs', type=int, default=64, help='batch size (default: %(default)s)')
+    p.add_argument('--tta', type=int, nargs='?', const=8, default=0, metavar='N', help='average N augmented views (8 when N is left out) and write their spread as uncertainty')
+    p.add_argument('--cam', metavar='DIR', help='write a heatmap overlay per image to DIR (Grad-CAM, or attention rollout for a ViT)')
 
 def predict_main(
     argv:list|None=None,   # the arguments after `medfast predict`; None: the command line's
