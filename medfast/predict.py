@@ -108,7 +108,9 @@ def _decisions(dec, vocab)->list:
 def _predict_batch(learn:Learner, names:list, ims:list, tta:int=0)->pd.DataFrame:
     "The table rows of one batch of read images; with `tta` augmented views, their mean probabilities and largest spread"
     dl = learn.dls.test_dl(ims, bs=len(ims))
-    if tta: probs, sd, _ = tta_uncertainty(learn, dl, tta)
+    if tta:
+        probs, sd, _ = tta_uncertainty(learn, dl, tta)
+        if not (sd > 0).any(): raise ValueError("tta: every augmented view gave the same probabilities: this model's pipeline applies no random augmentation (a loaded model folder stores none); predict without tta")
     else:
         with learn.no_bar(): probs, _ = learn.get_preds(dl=dl)
     vocab = [str(v) for v in learn.dls.vocab]
@@ -139,7 +141,7 @@ def _write_cams(learn:Learner, dl, part:pd.DataFrame, folder:Path, start:int)->l
     hms, names = heatmaps(learn.model, xb, targets), []
     folder.mkdir(parents=True, exist_ok=True)
     for k, (x, hm, r) in enumerate(zip(xb, hms, part.itertuples())):
-        safe = re.sub(r'[^\w.-]+', '_', Path(r.input).name)
+        safe = re.sub(r'[^\w.-]+', '_', Path(r.input).stem)
         names.append(f"{start + k:05d}_{safe}.png")
         fig, ax = plt.subplots(figsize=(3, 3))
         overlay_heatmap(ax, x, hm, title=r.decision)
@@ -176,14 +178,14 @@ def predict_files(
     res.attrs['skipped'] = pd.DataFrame(skipped, columns=['input', 'reason'])
     return res
 
-# %% ../nbs/08a_predict.ipynb #964f27e7
+# %% ../nbs/08a_predict.ipynb #87ac50bc
 def _report_skipped(skipped:pd.DataFrame, fn:Path):
     "Write the skipped inputs to `fn` and print how many were skipped, for what reason"
     skipped.to_csv(fn, index=False)
     print(f"skipped {len(skipped)} input(s), listed in {fn.name}:")
     for reason, n in skipped.reason.value_counts(sort=False).items(): print(f"  {n} x {reason}")
 
-# %% ../nbs/08a_predict.ipynb #fd0f8be6
+# %% ../nbs/08a_predict.ipynb #f696a38a
 def predict_job(
     model:str,                  # the model folder
     inputs:list,                # image or DICOM files, folders, MedMNIST .npz files
@@ -204,7 +206,7 @@ def predict_job(
     if len(res.attrs['skipped']): _report_skipped(res.attrs['skipped'], out.with_suffix('.skipped.csv'))
     return res
 
-# %% ../nbs/08a_predict.ipynb #69c941e2
+# %% ../nbs/08a_predict.ipynb #d55a7cba
 def run_job(
     job,            # the job function
     args:dict,      # its arguments, as parsed
@@ -217,7 +219,7 @@ def run_job(
         return 2
     return 0
 
-# %% ../nbs/08a_predict.ipynb #49612611
+# %% ../nbs/08a_predict.ipynb #c78967b0
 def model_args(
     p:argparse.ArgumentParser,  # the parser of a `medfast` subcommand
 ):
@@ -225,7 +227,7 @@ def model_args(
     p.add_argument('--model', required=True, metavar='RUN_DIR', help='model folder: a medfast train run, or one save_model wrote')
     p.add_argument('--cpu', action='store_true', help='run on the CPU even when a GPU is present')
 
-# %% ../nbs/08a_predict.ipynb #6d64ddf0
+# %% ../nbs/08a_predict.ipynb #f5b171dd
 PREDICT_HELP = 'predict images, DICOM files or a MedMNIST .npz with a saved model and write a CSV'
 
 def predict_args(
