@@ -7,7 +7,8 @@ Docs: https://medfast.github.io/medfast/app.html.md"""
 # %% ../nbs/08b_app.ipynb #5174e849
 from __future__ import annotations
 from .core import DataError
-import argparse, os, socket
+from PIL import Image
+import argparse, os, socket, tempfile
 from pathlib import Path
 import numpy as np
 from .predict import collect_inputs, read_input, image_type, model_windows, predict_files, as_learner, run_job, model_args
@@ -43,14 +44,16 @@ def decision_text(
 def page_outputs(
     learn,          # the model, a `Learner`
     fn:str|Path,    # the uploaded file: PNG, JPEG or DICOM
-)->tuple: # (image array, {class: probability}, decision text)
+)->tuple: # (image array, {class: probability}, decision text, heatmap overlay array)
     "What the page shows for one file"
     info = getattr(learn, 'model_info', None)
     item = collect_inputs(fn).iloc[0]
     im = read_input(item.kind, item.source, item.input, image_type(learn), model_windows(info))
-    row = predict_files(learn, fn, on_bad='raise', progress=False).iloc[0]
+    with tempfile.TemporaryDirectory() as cams:
+        row = predict_files(learn, fn, on_bad='raise', progress=False, cam=cams).iloc[0]
+        overlay = np.asarray(Image.open(Path(cams)/row.cam).convert('RGB'))
     vocab = [str(v) for v in learn.dls.vocab]
-    return np.asarray(im), {v: float(row[f'p_{v}']) for v in vocab}, decision_text(row, info, vocab)
+    return np.asarray(im), {v: float(row[f'p_{v}']) for v in vocab}, decision_text(row, info, vocab), overlay
 
 # %% ../nbs/08b_app.ipynb #b22b1036
 def _enlarge(a:np.ndarray, side:int=320)->np.ndarray:
@@ -67,10 +70,10 @@ def app_page(
     gr, vocab = gradio(), [str(v) for v in learn.dls.vocab]
     title = title or ' vs '.join(vocab)
     def show(fn):
-        if fn is None: return None, None, ''
-        try: im, probs, text = page_outputs(learn, fn)
+        if fn is None: return None, None, '', None
+        try: im, probs, text, overlay = page_outputs(learn, fn)
         except DataError as e: raise gr.Error(f"{Path(str(e.path)).name}: {e.reason}") from None
-        return _enlarge(im), probs, text
+        return _enlarge(im), probs, text, overlay
     with gr.Blocks(title=f"medfast: {title}") as page:
         gr.Markdown(f"### {title}\nDrop a PNG, JPEG or DICOM file. A teaching demo of a trained model, not a medical device.")
         with gr.Row():
@@ -78,8 +81,10 @@ def app_page(
             im = gr.Image(label='What the model reads', interactive=False, elem_id='image')
         with gr.Row():
             probs = gr.Label(label='Probabilities', num_top_classes=len(vocab), elem_id='probs')
-            dec = gr.Textbox(label='Decision', elem_id='decision')
-        up.change(show, up, [im, probs, dec])
+            with gr.Column():
+                dec = gr.Textbox(label='Decision', elem_id='decision')
+                cam = gr.Image(label='Where the model looked for its decision (Grad-CAM or attention)', interactive=False, elem_id='overlay')
+        up.change(show, up, [im, probs, dec, cam])
     return page
 
 # %% ../nbs/08b_app.ipynb #f0e9874c

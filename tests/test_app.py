@@ -1,5 +1,5 @@
 """`medfast app` as a user meets it: the page served on a free local port, an image uploaded in headless Chromium, the page's
-probabilities checked against `medfast predict`, every request the browser made checked to stay on 127.0.0.1, a screenshot kept.
+probabilities and heatmap overlay checked against `medfast predict`, every request the browser made checked to stay on 127.0.0.1, a screenshot kept.
 
 Set MEDFAST_APP_SHOT=<file.png> to keep the screenshot somewhere else than the test's temporary folder."""
 import json, os, re, subprocess, sys
@@ -76,14 +76,14 @@ def _requests(driver)->set:
 
 
 def test_upload_shows_the_predictions_of_medfast_predict(model, server, driver):
-    "Upload a JPEG; the bars' values equal predict_files' probabilities, the decision is shown, the screenshot is kept"
+    "Upload a JPEG; the bars' values equal predict_files' probabilities, the decision and the heatmap overlay are shown, the screenshot is kept"
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
     driver.get(server)
     wait = WebDriverWait(driver, 60)
     wait.until(lambda d: d.find_element(By.CSS_SELECTOR, '#upload input[type=file]')).send_keys(str(model['image']))
     wait.until(lambda d: d.find_element(By.CSS_SELECTOR, '#decision textarea').get_attribute('value'))
-    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '#image img'))
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '#image img') and d.find_elements(By.CSS_SELECTOR, '#overlay img'))
     shown = {m.get_attribute('aria-label'): float(m.get_attribute('value')) for m in driver.find_elements(By.CSS_SELECTOR, '#probs meter')}
     row = predict_files(model['run'], model['image'], progress=False).iloc[0]
     assert shown.keys() == {'NORMAL', 'PNEUMONIA'}
