@@ -83,7 +83,7 @@ def app_page(
             probs = gr.Label(label='Probabilities', num_top_classes=len(vocab), elem_id='probs')
             with gr.Column():
                 dec = gr.Textbox(label='Decision', elem_id='decision')
-                cam = gr.Image(label='Where the model looked for its decision (Grad-CAM or attention)', interactive=False, elem_id='overlay')
+                cam = gr.Image(label='Heatmap of the decided class', interactive=False, elem_id='overlay')
         up.change(show, up, [im, probs, dec, cam])
     return page
 
