@@ -6,30 +6,63 @@ Docs: https://medfast.github.io/medfast/cli.html.md"""
 
 # %% ../nbs/09_cli.ipynb #8590f147
 from __future__ import annotations
-from .core import DataError
-import argparse, sys, json, time, hashlib, platform
+from .core import DataError, work_dir
+import argparse, contextlib, sys, json, math, os, shutil, signal, threading, time, hashlib, platform
 import numpy as np
 from PIL import Image
 import torch, timm, fastai
 from fastai.vision import models
-from fastai.torch_core import set_seed
+from fastai.torch_core import set_seed, rank_distrib
 from fastai.callback.progress import ProgressCallback
 from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 from .phantoms import make_chest_xray
 from .sampling import plot_class_counts
-from .data import folder_dls, table_dls
+from .data import folder_dls, table_dls, _SKIP_FIX
 from .sources import medmnist_table
 from .metrics import summary_scores
-from .models import small_vgg, xresnet18_half
+from .models import OFFLINE_WEIGHTS
 from .learner import classifier_learner, fine_tune_recipe
 from .interpret import interpret_learner
+from .export import MEDFAST_ARCHS, arch_from_name, save_model, atomic_path, write_atomic, CheckpointCallback, load_checkpoint
 
 # %% auto #0
-__all__ = ['BALANCE', 'ARCHS', 'SMALL_IMAGE', 'data_job', 'train_defaults', 'train_job', 'main']
+__all__ = ['BALANCE', 'ARCHS', 'SMALL_IMAGE', 'RUN_FILES', 'REPORT_STEPS', 'PICKLE_NOTE', 'JOBS', 'data_job', 'train_defaults',
+           'FlagError', 'train_job', 'main']
 
-# %% ../nbs/09_cli.ipynb #29118c46
+# %% ../nbs/09_cli.ipynb #1e5e7f42
+def _writable(out:Path)->Path:
+    "`out` as an existing folder this process can write to, or a `DataError` saying what to pass to --out"
+    if out.exists() and not out.is_dir(): raise DataError(out, 'is a file, not a folder', 'pass a new or empty folder to --out')
+    probe = out/f".medfast-write-check{os.getpid()}"
+    try: out.mkdir(parents=True, exist_ok=True); write_atomic(probe, ''); probe.unlink()
+    except OSError as e: raise DataError(out, f"cannot be written ({e.strerror or e})", 'pass a folder you can write to --out') from None
+    return out
+
+def _savefig(fn:Path):
+    "Save and close the current matplotlib figure, atomically"
+    with atomic_path(fn) as tmp: plt.savefig(tmp, dpi=100, bbox_inches='tight', format=fn.suffix[1:])
+    plt.close('all')
+
+# %% ../nbs/09_cli.ipynb #8ad46a00
+def _check_valid(path:Path, valid:str):
+    "Refuse a --valid naming a split folder that a split layout (train/, val/, ...) does not have"
+    path = Path(path)
+    if not (path/'train').is_dir(): return  # a layout without train/ is split by a seeded stratified sample
+    present = sorted(d.name for d in path.iterdir() if d.is_dir() and d.name != 'train' and not d.name.startswith('.'))
+    for v in valid.split(','):
+        if not (path/v).is_dir(): raise DataError(path, f"no validation folder {v!r}", f"pass --valid with split folders it has: {', '.join(map(repr, present)) or 'none besides train/'}")
+
+@contextlib.contextmanager
+def _flag_hints(on_bad:str):
+    "Re-raise an unreadable-image error with the command-line flag as its fix"
+    try: yield
+    except DataError as e:
+        if on_bad == 'raise' and e.fix == _SKIP_FIX: raise DataError(e.path, e.reason, 'delete or replace it, or pass --on-bad skip to leave such files out (they are counted)') from None
+        raise
+
+# %% ../nbs/09_cli.ipynb #2b06bd67
 def _dataset(data, out:Path, seed:int)->Path:
     "The user's folder, or a phantom pneumonia dataset under `out` (written once per seed, then reused)"
     if data is not None: return Path(data)
@@ -38,7 +71,7 @@ def _dataset(data, out:Path, seed:int)->Path:
     print(f"no --data given: writing a phantom chest X-ray dataset to {ph}")
     return make_chest_xray(ph, seed=seed)
 
-# %% ../nbs/09_cli.ipynb #ed9451c2
+# %% ../nbs/09_cli.ipynb #0a0504d2
 def data_job(
     data:str|None=None,        # class-folder dataset; None writes a phantom one
     out:str='runs/data',       # output folder
@@ -48,27 +81,30 @@ def data_job(
     oversample_to:float=1.0,   # oversample minorities to this × majority (0: no oversampling)
     modality:str='xray',       # augmentation preset
     seed:int=42,               # seed for data, split and sampling
+    on_bad:str='raise',        # 'raise' on the first unreadable image, or 'skip' such files (counted)
 )->dict: # paths of the files written
     "Check a dataset, build oversampled DataLoaders, save a batch picture and the class counts"
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    if data is not None and Path(data).is_file(): raise DataError(data, 'is a file; medfast data reads class folders', 'pass the folder that holds the class folders; a MedMNIST .npz goes to medfast train --data')
+    out = _writable(Path(out))
     path = _dataset(data, out, seed)
-    dls = folder_dls(path, size=size, bs=bs, valid=valid.split(','), oversample_to=oversample_to or None, modality=modality, seed=seed)
+    _check_valid(path, valid)
+    with _flag_hints(on_bad): dls = folder_dls(path, size=size, bs=bs, valid=valid.split(','), oversample_to=oversample_to or None, modality=modality, seed=seed, on_bad=on_bad)
     counts = pd.concat(dls.counts, axis=1)
-    counts.to_csv(out/'class_counts.csv')
+    with atomic_path(out/'class_counts.csv') as tmp: counts.to_csv(tmp)
     print(counts.to_string())
     dls.show_batch(max_n=8, nrows=2, figsize=(8, 4.5))
-    plt.savefig(out/'show_batch.png', dpi=100, bbox_inches='tight'); plt.close('all')
+    _savefig(out/'show_batch.png')
     plot_class_counts({k: v for k, v in dls.counts.items()})
-    plt.savefig(out/'class_counts.png', dpi=100, bbox_inches='tight'); plt.close('all')
+    _savefig(out/'class_counts.png')
     files = {k: str(out/f) for k, f in [('batch', 'show_batch.png'), ('counts', 'class_counts.csv'), ('plot', 'class_counts.png')]}
     print(json.dumps(files, indent=1))
     return files
 
-# %% ../nbs/09_cli.ipynb #0ff43ec6
+# %% ../nbs/09_cli.ipynb #938096ef
 BALANCE = ('none', 'oversample', 'weighted')
-ARCHS = {'small_vgg': small_vgg, 'xresnet18_half': xresnet18_half}  # medfast's own architectures, by name
+ARCHS = MEDFAST_ARCHS  # medfast's own architectures, by name
 
-# %% ../nbs/09_cli.ipynb #acd0198b
+# %% ../nbs/09_cli.ipynb #01c6b82b
 SMALL_IMAGE = 64  # images at most this many pixels on a side are trained from scratch at their own size
 
 def _image_side(data)->int|None:
@@ -87,7 +123,7 @@ def train_defaults(
         return dict(arch='small_vgg', size=side, presize=1.0, bs=64, epochs=5, freeze_epochs=0, lr=1e-2, pretrained=False, monitor='auroc')
     return dict(arch='tf_efficientnet_lite0', size=64, presize=2.0, bs=32, epochs=3, freeze_epochs=1, lr='find', pretrained=True, monitor='balanced_accuracy')
 
-# %% ../nbs/09_cli.ipynb #7c5464a0
+# %% ../nbs/09_cli.ipynb #b6c05d3d
 def _large_images(path, item:int)->bool:
     "Whether the first image under `path` is more than twice `item` pixels on its longer side"
     f = next((p for p in sorted(Path(path).rglob('*')) if p.suffix.lower() in ('.png', '.jpg', '.jpeg') and p.is_file()), None)
@@ -96,8 +132,8 @@ def _large_images(path, item:int)->bool:
         with Image.open(f) as im: return max(im.size) > 2*item
     except OSError: return False  # an unreadable file is reported, with its reason, when the folder is scanned
 
-# %% ../nbs/09_cli.ipynb #d1ca900a
-def _train_dls(data, out:Path, size:int, bs:int, valid:str, balance:str, seed:int, labels:str|None, presize:float=2.0)->tuple:
+# %% ../nbs/09_cli.ipynb #2b5f064a
+def _train_dls(data, out:Path, size:int, bs:int, valid:str, balance:str, seed:int, labels:str|None, presize:float=2.0, on_bad:str='raise')->tuple:
     "DataLoaders for the train job, and the held-out test table to score once at the end (None when the data has none)"
     oversample_to = 1.0 if balance == 'oversample' else None
     if data is not None and str(data).endswith('.npz'):
@@ -107,12 +143,13 @@ def _train_dls(data, out:Path, size:int, bs:int, valid:str, balance:str, seed:in
         test = medmnist_table(data, vocab, valid='test')
         return table_dls(df, size, bs, n_in=1 if df.image.iloc[0].ndim == 2 else 3, presize=presize, x_col='image', seed=seed, oversample_to=oversample_to), test[test.is_valid]
     path = _dataset(data, out, seed)
+    _check_valid(path, valid)
     cache = True if _large_images(path, round(size*presize)) else None
-    dls = folder_dls(path, size=size, bs=bs, valid=valid.split(','), seed=seed, presize=presize, oversample_to=oversample_to, cache=cache)
+    with _flag_hints(on_bad): dls = folder_dls(path, size=size, bs=bs, valid=valid.split(','), seed=seed, presize=presize, oversample_to=oversample_to, cache=cache, on_bad=on_bad)
     test = dls.heldout[dls.heldout.split == 'test'] if 'split' in dls.heldout else dls.heldout.iloc[:0]
     return dls, test if len(test) else None
 
-# %% ../nbs/09_cli.ipynb #50443f7a
+# %% ../nbs/09_cli.ipynb #98f0734f
 def _json(x): return None if x is None or x != x else round(float(x), 6)
 
 def _split_report(rep)->dict:
@@ -122,7 +159,7 @@ def _split_report(rep)->dict:
     per_class = {c: {k: _json(v) for k, v in row.items()} for c, row in rep.table.to_dict('index').items()}
     return {**{k: _json(s[k]) for k in keys}, 'decision': 'argmax', 'n': len(rep.targs), 'per_class': per_class}
 
-# %% ../nbs/09_cli.ipynb #56ce0c54
+# %% ../nbs/09_cli.ipynb #53a4ad78
 def _data_hash(data)->str|None:
     "sha256 of a data file, or of a folder's file listing (relative path, size, mtime); None for the phantom default"
     if data is None: return None
@@ -138,38 +175,149 @@ def _run_info(args:dict, seconds:float)->dict:
     versions = dict(medfast=__version__, fastai=fastai.__version__, torch=torch.__version__, timm=timm.__version__, python=platform.python_version())
     return dict(args=args, seed=args['seed'], versions=versions, data_sha256=_data_hash(args['data']), wall_seconds=round(seconds, 1), threads=torch.get_num_threads())
 
-# %% ../nbs/09_cli.ipynb #a8bb3236
+# %% ../nbs/09_cli.ipynb #800b612c
 def _side_by_side(metrics:dict)->str:
     "Validation and test summary metrics as a small text table"
     keys = ('accuracy', 'balanced_accuracy', 'macro_f1', 'mcc', 'auroc')
     cols = {s: metrics[s] for s in ('valid', 'test') if metrics.get(s)}
     return pd.DataFrame({s: [m[k] for k in keys] for s, m in cols.items()}, index=keys).round(3).to_string()
 
-# %% ../nbs/09_cli.ipynb #98a15e32
+# %% ../nbs/09_cli.ipynb #4f428c57
 def _epoch_lines(learn):
     "Replace fastai's progress bars on `learn` by one plain line per epoch"
     learn.remove_cb(ProgressCallback)
-    learn.logger = lambda log: print('  '.join(f"{n} {v:.4f}" if isinstance(v, float) else f"{n} {v}" for n, v in zip(learn.recorder.metric_names, log)), flush=True)
+    learn.logger = lambda log: len(log) > 1 and print('  '.join(f"{n} {v:.4f}" if isinstance(v, float) else f"{n} {v}" for n, v in zip(learn.recorder.metric_names, log)), flush=True)
 
-# %% ../nbs/09_cli.ipynb #a73f4e34
+# %% ../nbs/09_cli.ipynb #93366875
+class FlagError(argparse.ArgumentTypeError, ValueError):
+    "A command-line value that cannot work (argparse reports it with its flag)"
+
+def _rate(s:str)->float|str:
+    "A learning rate from the command line: a positive number, or 'find' for lr_find"
+    if s == 'find': return s
+    try: v = float(s)
+    except ValueError: raise FlagError(f"{s!r} is not a number; pass a rate such as --lr 1e-3, or --lr find to pick it with lr_find") from None
+    if not (v > 0 and math.isfinite(v)): raise FlagError(f"{s} is not a positive rate: training would not move; pass e.g. --lr 1e-3, or --lr find")
+    return v
+
+def _at_least(lo:int):
+    "An argparse type for whole numbers >= `lo`"
+    def f(s:str)->int:
+        try: v = int(s)
+        except ValueError: raise FlagError(f"{s!r} is not a whole number") from None
+        if v < lo: raise FlagError(f"{v} is below {lo}; pass {lo} or more")
+        return v
+    f.__name__ = f"at_least_{lo}"
+    return f
+
+# %% ../nbs/09_cli.ipynb #cf823134
 def _resolve(args:dict)->dict:
     "The options of a train run with every unset one filled from `train_defaults`"
     rec = train_defaults(args['data'])
     chosen = {k: rec[k] if args.get(k) is None else args[k] for k in ('arch', 'size', 'bs', 'epochs', 'freeze_epochs', 'lr', 'pretrained')}
-    if args.get('arch') is not None and args.get('pretrained') is None: chosen['pretrained'] = args['arch'] not in ARCHS
+    if args.get('arch') is not None and args.get('pretrained') is None: chosen['pretrained'] = args['arch'] in OFFLINE_WEIGHTS
+    if chosen['pretrained'] and chosen['arch'] not in OFFLINE_WEIGHTS:
+        raise ValueError(f"arch={chosen['arch']!r} has no offline ImageNet weights and medfast downloads nothing; pass pretrained=False (--no-pretrained) or one of {list(OFFLINE_WEIGHTS)}")
     chosen['presize'], chosen['monitor'] = rec['presize'], rec['monitor']
-    if chosen['lr'] != 'find' and not float(chosen['lr']) > 0: raise ValueError(f"lr={chosen['lr']} must be > 0; pass --lr find to pick it with lr_find")
+    chosen['lr'] = _rate(str(chosen['lr']))
     return chosen
 
-# %% ../nbs/09_cli.ipynb #e36d2be4
-def _arch(name:str):
-    "A model function or timm name from an architecture name: medfast's own, fastai's, or timm's"
-    if name in ARCHS: return ARCHS[name]
-    if hasattr(models, name): return getattr(models, name)
-    if timm.is_model(name): return name
-    raise ValueError(f"arch={name!r} is neither a medfast, fastai nor timm architecture; try small_vgg, tf_efficientnet_lite0 or resnet18")
+# %% ../nbs/09_cli.ipynb #fda490a9
+RUN_FILES = ('run.json', 'metrics.json', 'history.csv', 'model.safetensors', 'model.json', 'learner.pkl', 'model.pth', 'per_class.csv',
+             'confusion.png', 'roc_pr.png', 'top_losses.csv', 'gradcam.png', 'calibration.png', 'checkpoints', 'models')  # what --overwrite may clear
 
-# %% ../nbs/09_cli.ipynb #217d720f
+def _run_args(args:dict)->dict:
+    "The arguments that decide a run's results (not where it writes or how it reports progress)"
+    return {k: v for k, v in args.items() if k not in ('out', 'progress', 'overwrite', 'resume', 'pickle')}
+
+def _check_resume(out:Path, args:dict):
+    "Refuse to resume a folder with no interrupted run, a complete run, or a run made with other arguments"
+    fn = out/'run.json'
+    if not fn.is_file(): raise DataError(fn, 'no such file: this folder holds no medfast run to resume', 'start the run without --resume')
+    run = json.loads(fn.read_text())
+    if run.get('status') == 'complete': raise DataError(out, 'this run is complete: there is nothing to resume', 'pass --overwrite to train it again, or a new --out')
+    diff = [f"{k}: {run['args'].get(k)!r} then, {v!r} now" for k, v in _run_args(args).items() if run['args'].get(k) != v]
+    if diff: raise DataError(fn, f"the interrupted run had other arguments ({'; '.join(diff)})", 'resume with the arguments of the interrupted run, or pass --overwrite to start again')
+
+# %% ../nbs/09_cli.ipynb #057ce99c
+def _run_folder(out:Path, args:dict, overwrite:bool=False, resume:bool=False)->Path:
+    "A writable folder for a new run (an earlier run refused, or cleared with `overwrite`), or the interrupted run to `resume`"
+    out = _writable(out)
+    if rank_distrib(): return out  # the main process checks and writes
+    if overwrite and resume: raise ValueError("--overwrite and --resume exclude each other: --resume continues the run in --out, --overwrite starts it again")
+    if resume: _check_resume(out, args); return out
+    old = sorted(p.name for p in out.iterdir() if not p.name.startswith(('phantom-seed', '.')))
+    if old and not overwrite: raise DataError(out, f"holds an earlier run's files ({', '.join(old[:4])}{', ...' if len(old) > 4 else ''})", 'pass --overwrite to clear them, --resume to continue an interrupted run, or a new --out')
+    foreign = [n for n in old if n not in RUN_FILES]
+    if foreign: raise DataError(out, f"holds files medfast did not write ({', '.join(foreign[:3])})", 'pass a new or empty folder to --out; --overwrite clears only the files of a medfast run')
+    for n in old + [p.name for p in out.glob('.report-*')]: (shutil.rmtree if (out/n).is_dir() else os.remove)(out/n)
+    write_atomic(out/'run.json', json.dumps(dict(format='medfast.run', status='training', args=_run_args(args)), indent=1))
+    return out
+
+# %% ../nbs/09_cli.ipynb #e00f51b6
+def _check_dls(dls, data, bs:int):
+    "Refuse DataLoaders with no full training batch, no validation items, or a class missing from a split"
+    src = data or 'the phantom dataset'
+    if not len(dls.valid_ds): raise DataError(src, 'the validation set is empty', 'pass --valid with the split folder(s) that hold validation images, e.g. --valid val,test')
+    c, n = dls.counts['before'], len(dls.train_ds)
+    what = f"{c['train'].sum()} training images" + (f" ({n} after oversampling)" if n != c['train'].sum() else '')
+    if not len(dls.train): raise DataError(src, f"{what} make no full batch of {bs}: training would take zero steps", f"pass --bs {max(1, 2**int(math.log2(max(1, n//2))))} or smaller")
+    for split, other in (('train', 'add its images to the training split, or leave its folder out of --valid'), ('valid', 'add validation images of it, or merge split folders with --valid val,test')):
+        missing = list(c.index[c[split] == 0])
+        if missing: raise DataError(src, f"class {missing[0]!r} has no {'training' if split == 'train' else 'validation'} images", other)
+
+# %% ../nbs/09_cli.ipynb #9c85883d
+def _report_scores(ctx:dict):
+    "Validation and test metrics at the argmax decision"
+    learn, m = ctx['learn'], ctx['metrics']
+    ctx['rep'] = interpret_learner(learn)
+    m['valid'], m['test'] = _split_report(ctx['rep']), None
+    if ctx['test'] is not None: m['test'] = _split_report(interpret_learner(learn, dl=learn.dls.test_dl(ctx['test'], with_labels=True)))
+
+def _report_files(ctx:dict):
+    "history.csv and the interpretation files: per_class.csv, confusion.png, roc_pr.png, top_losses.csv"
+    ctx['hist'].to_csv(ctx['stage']/'history.csv', index=False)
+    ctx['rep'].save(ctx['stage'])
+
+def _report_model(ctx:dict):
+    "model.safetensors + model.json; learner.pkl only when asked for"
+    save_model(ctx['learn'], ctx['stage'])
+    if ctx.get('pickle'): ctx['learn'].export(ctx['stage']/'learner.pkl')
+
+REPORT_STEPS = [_report_scores, _report_files, _report_model]
+
+# %% ../nbs/09_cli.ipynb #2f593aaf
+@contextlib.contextmanager
+def _signals_held():
+    "Hold SIGINT and SIGTERM back (delivered when the block ends), where the platform allows it"
+    can = hasattr(signal, 'pthread_sigmask') and threading.current_thread() is threading.main_thread()
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM}) if can else None
+    try: yield
+    finally:
+        if can: signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+def _report(learn, out:Path, **ctx)->dict:
+    "Run `REPORT_STEPS` into a staging folder, then move every file into `out` at once, metrics.json last"
+    ctx = dict(learn=learn, out=out, metrics={}, **ctx)
+    if rank_distrib(): return ctx
+    stage = ctx['stage'] = out/f".report-{os.getpid()}"
+    shutil.rmtree(stage, ignore_errors=True); stage.mkdir()
+    try:
+        for step in REPORT_STEPS: step(ctx)
+        ctx['metrics']['run'] = {**_run_info(ctx['args'], time.perf_counter() - ctx['t0']), 'recipe': ctx['recipe']}
+        (stage/'metrics.json').write_text(json.dumps(ctx['metrics'], indent=2, allow_nan=False))
+        names = sorted(p.name for p in stage.iterdir() if p.name != 'metrics.json') + ['metrics.json']
+        run = dict(format='medfast.run', status='complete', args=_run_args(ctx['args']), files=names)
+        with _signals_held():
+            for n in names: os.replace(stage/n, out/n)
+            write_atomic(out/'run.json', json.dumps(run, indent=1))
+    finally: shutil.rmtree(stage, ignore_errors=True)
+    return ctx
+
+# %% ../nbs/09_cli.ipynb #7e1d815c
+PICKLE_NOTE = ("learner.pkl is a Python pickle: loading it (fastai's load_learner) runs any code it contains. Load it only from a source you trust; "
+               "model.safetensors + model.json load with medfast.export.load_model without running code")
+
 def train_job(
     data:str|None=None,               # class folders or a MedMNIST .npz; None writes a phantom dataset
     out:str='runs/train',             # output folder
@@ -181,73 +329,97 @@ def train_job(
     lr:float|str|None=None,           # base learning rate, or 'find' for lr_find before each phase; None: from `train_defaults`
     balance:str='oversample',         # 'none', 'oversample' or 'weighted'
     valid:str='val',                  # validation folder(s) of a split layout, comma separated
-    pretrained:bool|None=None,        # start from ImageNet weights (offline for EfficientNet-Lite); None: from the arch
+    pretrained:bool|None=None,        # start from ImageNet weights (only EfficientNet-Lite has them offline); None: when they exist
     labels:str|None=None,             # class names for a MedMNIST .npz, comma separated
     seed:int=42,                      # seed for data, split, sampling and training
     progress:bool|None=None,          # True: progress bars; False: silent; None: bars on a terminal, one line per epoch in a pipe
+    on_bad:str='raise',               # unreadable images in class folders: 'raise' on the first, or 'skip' them (counted)
+    overwrite:bool=False,             # clear an earlier run's files in `out` first
+    resume:bool=False,                # continue the interrupted run in `out` from its last checkpoint
+    pickle:bool=False,                # also write learner.pkl (see `PICKLE_NOTE`)
+    cbs:list|None=None,               # more fastai callbacks for the training fits (from Python)
 )->dict: # the contents of metrics.json: valid, test (None without a test split) and run
     "Train the recipe on a dataset, choose the epoch on validation, score the test split once, and write the report"
-    args, t0 = dict(locals()), time.perf_counter()
+    args, t0 = {k: v for k, v in locals().items() if k != 'cbs'}, time.perf_counter()
     if balance not in BALANCE: raise ValueError(f"balance={balance!r} must be one of {list(BALANCE)}")
     r = _resolve(args)
-    model = _arch(r['arch'])
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    model = arch_from_name(r['arch'])
+    out = _run_folder(Path(out), args, overwrite, resume)
     print('recipe: ' + ', '.join(f"{k}={v}" for k, v in r.items()))
+    if pretrained is None and not r['pretrained'] and r['arch'] not in ARCHS: print(f"{r['arch']} has no offline ImageNet weights here: training it from scratch")
+    if pickle: print(PICKLE_NOTE)
     set_seed(seed)
-    dls, test = _train_dls(data, out, r['size'], r['bs'], valid, balance, seed, labels, r['presize'])
+    dls, test = _train_dls(data, out, r['size'], r['bs'], valid, balance, seed, labels, r['presize'], on_bad)
+    _check_dls(dls, data, r['bs'])
     print(pd.concat(dls.counts, axis=1).to_string())
     learn = classifier_learner(dls, model, pretrained=r['pretrained'], weighted_loss=balance == 'weighted', path=out)
+    learn.model_dir = work_dir()  # lr_find's temporary weights stay out of the run folder
     if progress is None and not sys.stdout.isatty(): _epoch_lines(learn)
-    hist = fine_tune_recipe(learn, r['epochs'], r['freeze_epochs'], None if r['lr'] == 'find' else float(r['lr']), monitor=r['monitor'], progress=progress is not False)
-    hist.to_csv(out/'history.csv', index=False)
-    rep = interpret_learner(learn)
-    rep.save(out)
-    metrics = dict(valid=_split_report(rep), test=None)
-    if test is not None: metrics['test'] = _split_report(interpret_learner(learn, dl=learn.dls.test_dl(test, with_labels=True)))
-    torch.save(learn.model.state_dict(), out/'model.pth')
-    learn.export('learner.pkl')  # relative to learn.path, which is out
-    metrics['run'] = {**_run_info(args, time.perf_counter() - t0), 'recipe': r}
-    (out/'metrics.json').write_text(json.dumps(metrics, indent=2, allow_nan=False))
-    print(rep.table.round(3).to_string())
-    print(_side_by_side(metrics))
-    return metrics
+    ck = load_checkpoint(out) if resume else None
+    if ck is not None: print(f"resuming after epoch {ck.epoch} from {ck.folder.relative_to(out)}")
+    hist = fine_tune_recipe(learn, r['epochs'], r['freeze_epochs'], None if r['lr'] == 'find' else r['lr'], monitor=r['monitor'],
+                            progress=progress is not False, cbs=[CheckpointCallback(out), *(cbs or [])], resume=ck)
+    ctx = _report(learn, out, hist=hist, test=test, args=args, recipe=r, t0=t0, pickle=pickle)
+    if 'rep' in ctx: print(ctx['rep'].table.round(3).to_string()); print(_side_by_side(ctx['metrics']))
+    return ctx['metrics']
 
-# %% ../nbs/09_cli.ipynb #14bf9b69
-def _parser()->argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='medfast', description='Image classifiers for small, imbalanced medical data')
-    sub = p.add_subparsers(dest='job', required=True)
-    d = sub.add_parser('data', help='check a dataset, build oversampled DataLoaders, save a batch picture and class counts')
+# %% ../nbs/09_cli.ipynb #fc510b1b
+def _data_args(d:argparse.ArgumentParser):
+    "The options of `medfast data`"
     d.add_argument('--data', help='class-folder dataset (default: a phantom chest X-ray dataset)')
     d.add_argument('--out', default='runs/data', help='output folder (default: %(default)s)')
-    d.add_argument('--size', type=int, default=128, help='image size (default: %(default)s)')
-    d.add_argument('--bs', type=int, default=32, help='batch size (default: %(default)s)')
+    d.add_argument('--size', type=_at_least(1), default=128, help='image size (default: %(default)s)')
+    d.add_argument('--bs', type=_at_least(1), default=32, help='batch size (default: %(default)s)')
     d.add_argument('--valid', default='val', help="validation folder(s), comma separated (default: %(default)s)")
     d.add_argument('--oversample-to', type=float, default=1.0, help='oversample minorities to this x majority, 0 for none (default: %(default)s)')
     d.add_argument('--modality', default='xray', help='augmentation preset: xray, ct, mri, natural (default: %(default)s)')
     d.add_argument('--seed', type=int, default=42, help='seed (default: %(default)s)')
-    t = sub.add_parser('train', help='train the fine-tuning recipe and write metrics.json, figures and weights')
+    d.add_argument('--on-bad', default='raise', choices=('raise', 'skip'), help='unreadable images: stop at the first, or skip and count them (default: %(default)s)')
+
+def _train_args(t:argparse.ArgumentParser):
+    "The options of `medfast train`"
     t.add_argument('--data', help='class-folder dataset or MedMNIST .npz (default: a phantom chest X-ray dataset)')
     t.add_argument('--out', default='runs/train', help='output folder (default: %(default)s)')
     t.add_argument('--arch', help='medfast, fastai or timm architecture (default: chosen from the data, see train_defaults)')
-    t.add_argument('--size', type=int, help='image size (default: the images\' own size up to 64 px, else 64)')
-    t.add_argument('--bs', type=int, help='batch size (default: from the data)')
-    t.add_argument('--epochs', type=int, help='(unfrozen) epochs (default: from the data)')
-    t.add_argument('--freeze-epochs', type=int, help='frozen epochs, pretrained models only (default: from the data)')
-    t.add_argument('--lr', help="base learning rate, or 'find' for lr_find (default: from the data)")
+    t.add_argument('--size', type=_at_least(1), help='image size (default: the images\' own size up to 64 px, else 64)')
+    t.add_argument('--bs', type=_at_least(1), help='batch size (default: from the data)')
+    t.add_argument('--epochs', type=_at_least(0), help='(unfrozen) epochs (default: from the data)')
+    t.add_argument('--freeze-epochs', type=_at_least(0), help='frozen epochs, pretrained models only (default: from the data)')
+    t.add_argument('--lr', type=_rate, help="base learning rate, or 'find' for lr_find (default: from the data)")
     t.add_argument('--balance', default='oversample', choices=BALANCE, help='class balancing (default: %(default)s)')
     t.add_argument('--valid', default='val', help='validation folder(s), comma separated (default: %(default)s)')
-    t.add_argument('--no-pretrained', dest='pretrained', action='store_false', default=None, help='train from scratch')
+    t.add_argument('--no-pretrained', dest='pretrained', action='store_false', default=None, help='train from scratch (the default for architectures without offline weights)')
     t.add_argument('--labels', help='class names of a MedMNIST .npz, comma separated')
     t.add_argument('--seed', type=int, default=42, help='seed (default: %(default)s)')
+    t.add_argument('--on-bad', default='raise', choices=('raise', 'skip'), help='unreadable images: stop at the first, or skip and count them (default: %(default)s)')
+    t.add_argument('--overwrite', action='store_true', help="clear an earlier run's files in --out first")
+    t.add_argument('--resume', action='store_true', help='continue the interrupted run in --out from its last checkpoint')
+    t.add_argument('--pickle', action='store_true', help="also write learner.pkl for fastai's load_learner (a pickle: loading it runs code)")
+
+JOBS = {  # job name: (function, help, options)
+    'data': (data_job, 'check a dataset, build oversampled DataLoaders, save a batch picture and class counts', _data_args),
+    'train': (train_job, 'train the fine-tuning recipe and write metrics.json, figures and safe model files', _train_args),
+}
+
+def _parser()->argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog='medfast', description='Image classifiers for small, imbalanced medical data')
+    sub = p.add_subparsers(dest='job', required=True)
+    for name, (_, help, add) in JOBS.items(): add(sub.add_parser(name, help=help))
     return p
 
-# %% ../nbs/09_cli.ipynb #38e4898b
+# %% ../nbs/09_cli.ipynb #ba29b5d4
+def _interrupt(signum, frame): raise KeyboardInterrupt
+
 def main(argv:list|None=None)->int: # exit status
     "Run the `medfast` command line"
     args = vars(_parser().parse_args(argv))
     job = args.pop('job')
-    try: {'data': data_job, 'train': train_job}[job](**args)
+    if threading.current_thread() is threading.main_thread(): signal.signal(signal.SIGTERM, _interrupt)
+    try: JOBS[job][0](**args)
     except (DataError, ValueError, KeyError, FileNotFoundError, ImportError) as e:
         print(f"medfast: error: {e}".replace('\n', ' '), file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"medfast: interrupted: no report was written; the last completed epoch is in {args['out']}/checkpoints; run the same command with --resume to continue", file=sys.stderr)
+        return 130
     return 0

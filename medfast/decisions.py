@@ -96,7 +96,7 @@ def apply_thresholds(
 
 # %% ../nbs/06a_decisions.ipynb #47f487f5
 class Decision:
-    "Loss-function wrapper whose activation corrects the prior and whose decodes applies per-label thresholds"
+    "Loss-function wrapper whose activation divides by a temperature and corrects the prior, and whose decodes applies per-label thresholds"
     def __init__(self,
         loss_func,                # the learner's loss function; training is unchanged
         train_prior=None,         # priors the model was trained under; None: no prior correction
@@ -104,9 +104,12 @@ class Decision:
         thresholds=None,          # per-label thresholds; None: the loss function's own decodes (argmax)
         pos:int=1,                # binary tasks: the class the threshold is on
         multi_label:bool=False,   # sigmoid outputs
+        temperature=None,         # logits are divided by it before the activation: a float, or one per label (multi-label); None: 1
     ):
         if (train_prior is None) != (prior is None): raise ValueError("pass both train_prior and prior to correct the prior, or neither")
+        if temperature is not None and not (np.asarray(temperature, dtype=float) > 0).all(): raise ValueError(f"temperature={temperature} must be positive")
         self.loss_func, self.train_prior, self.prior, self.thresholds, self.pos, self.multi_label = loss_func, train_prior, prior, thresholds, pos, multi_label
+        self.temperature = None if temperature is None else np.asarray(temperature, dtype=float).tolist()
 
     def __call__(self, *args, **kwargs): return self.loss_func(*args, **kwargs)
     @property
@@ -117,6 +120,10 @@ class Decision:
     def y_int(self): return getattr(self.loss_func, 'y_int', False)
 
     def activation(self, x):
+        if self.temperature is not None:
+            t = torch.as_tensor(self.temperature, dtype=x.dtype, device=x.device)
+            if t.numel() > 1 and t.shape != x.shape[-1:]: raise ValueError(f"{t.numel()} temperatures for {x.shape[-1]} outputs: pass one float, or one per label")
+            x = x/t
         p = getcallable(self.loss_func, 'activation')(x)
         return p if self.prior is None else correct_prior(p, self.train_prior, self.prior, self.multi_label)
 
@@ -133,9 +140,10 @@ def fit_decision(
     sensitivity:float=0.9,    # target for how='sensitivity'
     pos:int=1,                # binary tasks: the class the threshold is on
 )->Decision:
-    "Fit prior correction and thresholds on `learn`'s validation set and install them as `learn.loss_func`"
-    base = learn.loss_func.loss_func if isinstance(learn.loss_func, Decision) else learn.loss_func
-    dec = Decision(base, train_prior, prior, None, pos, train_labels(learn.dls).ndim == 2)
+    "Fit prior correction and thresholds on `learn`'s validation set and install them as `learn.loss_func` (keeping its temperature)"
+    old = learn.loss_func
+    base, temperature = (old.loss_func, old.temperature) if isinstance(old, Decision) else (old, None)
+    dec = Decision(base, train_prior, prior, None, pos, train_labels(learn.dls).ndim == 2, temperature)
     learn.loss_func = dec
     if how is not None:
         probs, targs = learn.get_preds(dl=learn.dls.valid.new(shuffle=False, drop_last=False))

@@ -7,7 +7,7 @@ Docs: https://medfast.github.io/medfast/learner.html.md"""
 # %% ../nbs/05_learner.ipynb #6ab43804
 from __future__ import annotations
 from .core import work_dir, deprecated_alias
-import contextlib
+import contextlib, inspect, random
 from functools import partial
 import numpy as np, pandas as pd
 from fastcore.basics import risinstance
@@ -15,6 +15,7 @@ from fastai.vision.all import vision_learner, Normalize
 from fastai.learner import Learner
 from fastai.losses import CrossEntropyLossFlat, BCEWithLogitsLossFlat
 from fastai.callback.tracker import TrackerCallback
+from fastai.torch_core import set_seed
 import fastai.callback.schedule  # adds Learner.lr_find and Learner.fit_one_cycle
 from .models import OFFLINE_WEIGHTS, offline_pretrained_kwargs, timm_size_kwargs, pretrained_stats, block_splitter
 from .metrics import imbalance_metrics, multilabel_metrics
@@ -22,7 +23,7 @@ from .losses import train_labels, class_weights, pos_weights
 
 # %% auto #0
 __all__ = ['medfast_learner', 'KeepBest', 'is_multi_label', 'classifier_learner', 'freeze_blocks', 'KeepBestCallback',
-           'lr_find_iters', 'fine_tune_recipe']
+           'lr_find_iters', 'fine_tune_recipe', 'seed_everything']
 
 # %% ../nbs/05_learner.ipynb #253715fc
 def is_multi_label(dls)->bool:
@@ -63,6 +64,8 @@ def _task_learner(
     return learn
 
 # %% ../nbs/05_learner.ipynb #338483e8
+_NOT_MODEL_ARGS = set(inspect.signature(Learner).parameters) | {'pretrained_cfg_overlay', 'pretrained_filter_fn', 'init', 'weights', 'n_out'}
+
 def _vision_learner(dls, arch, pretrained:bool=True, n_in:int|None=None, normalize:bool=True, **kwargs):
     "fastai `vision_learner` with offline pretrained weights, the data's channel count and the right `Normalize`"
     xb = dls.valid.one_batch()[0]
@@ -70,6 +73,7 @@ def _vision_learner(dls, arch, pretrained:bool=True, n_in:int|None=None, normali
     if pretrained and isinstance(arch, str) and arch in OFFLINE_WEIGHTS: kwargs = {**offline_pretrained_kwargs(arch), **kwargs}
     if isinstance(arch, str): kwargs = {**timm_size_kwargs(arch, xb.shape[-1]), **kwargs}
     learn = vision_learner(dls, arch, n_in=n_in, pretrained=pretrained, normalize=normalize, **kwargs)
+    learn.model_args = dict(arch=arch, n_in=n_in, size=int(xb.shape[-1]), kwargs={k: v for k, v in kwargs.items() if k not in _NOT_MODEL_ARGS})
     if pretrained and normalize and not dls.after_batch.fs.filter(risinstance(Normalize)):
         dls.add_tfms([Normalize.from_stats(*pretrained_stats(arch, n_in))], 'after_batch')
     return learn
@@ -85,10 +89,12 @@ def classifier_learner(
     n_in:int|None=None,                  # input channels; default: the channels of a validation batch
     normalize:bool=True,                 # add the pretrained weights' `Normalize` to `dls` if it has none
     path=None,                           # working folder for lr_find/save/export; default: a new temporary folder
+    seed:int|None=None,                  # seed the generators before the model is built (its initial weights)
     **kwargs,                            # passed to fastai's `vision_learner` and on to timm
 ):
     "A vision learner for single- or multi-label targets, with the loss, metrics and monitor that suit them"
     if not len(dls.valid_ds): raise ValueError("the validation set is empty; give the DataLoaders validation items (a validation folder, valid_pct, or more patients in a patient split)")
+    if seed is not None: set_seed(seed)
     d = _task_defaults(dls, weighted_loss, loss_func, metrics)
     learn = _vision_learner(dls, arch, pretrained, n_in, normalize, loss_func=d['loss_func'], metrics=d['metrics'], path=work_dir(path), **kwargs)
     learn.monitor, learn.multi_label = d['monitor'], d['multi_label']
@@ -121,7 +127,11 @@ class KeepBestCallback(TrackerCallback):
         super().__init__(monitor=monitor, comp=comp, min_delta=min_delta, reset_on_fit=False)
         self.state, self.best_epoch, self.n_epochs = None, None, 0
 
+    def before_epoch(self): self.cancelled = False
+    def after_cancel_epoch(self): self.cancelled = True  # an epoch skipped on resume (`fit(start_epoch=)`) has no metrics
+
     def after_epoch(self):
+        if self.cancelled: return
         super().after_epoch()
         if self.new_best:
             self.state = {k: v.detach().clone() for k, v in self.learn.model.state_dict().items()}
@@ -131,6 +141,16 @@ class KeepBestCallback(TrackerCallback):
     def after_fit(self):
         super().after_fit()
         if self.state is not None: self.learn.model.load_state_dict(self.state)
+
+    def state_dict(self)->tuple:
+        "(best weights, best value and epoch counts) to write in a checkpoint"
+        best = None if self.best is None or not np.isfinite(self.best) else float(self.best)
+        return dict(self.state or {}), dict(best=best, best_epoch=self.best_epoch, n_epochs=self.n_epochs)
+
+    def load_state_dict(self, tensors:dict, info:dict):
+        "Continue from a `state_dict`, e.g. when a run resumes from a checkpoint"
+        self.state = dict(tensors) or None
+        self.best, self.best_epoch, self.n_epochs = info['best'], info['best_epoch'], info['n_epochs']
 
 # %% ../nbs/05_learner.ipynb #c00addf7
 KeepBest = deprecated_alias(KeepBestCallback, 'KeepBest')
@@ -149,7 +169,7 @@ def lr_find_iters(
 def _phase_history(learn, phase:str, lr:float)->pd.DataFrame:
     "The recorder's values of the last fit as a table"
     names = [n for n in learn.recorder.metric_names if n not in ('epoch', 'time')]
-    return pd.DataFrame([list(v) for v in learn.recorder.values], columns=names).assign(phase=phase, lr=lr)
+    return pd.DataFrame([list(v) for v in learn.recorder.values if len(v)], columns=names).assign(phase=phase, lr=lr)
 
 # %% ../nbs/05_learner.ipynb #f3b284f2
 def _quiet(learn, progress:bool)->contextlib.ExitStack:
@@ -157,6 +177,12 @@ def _quiet(learn, progress:bool)->contextlib.ExitStack:
     stack = contextlib.ExitStack()
     if not progress: stack.enter_context(learn.no_bar()); stack.enter_context(learn.no_logging())
     return stack
+
+# %% ../nbs/05_learner.ipynb #ea3527c7
+def _restore(learn, resume, keep_best:KeepBestCallback, boundary:bool):
+    "Put a checkpoint's weights, optimiser and random states into `learn`; at a phase boundary, the best weights as the ended fit did"
+    resume.restore(learn)
+    if boundary and keep_best.state is not None: learn.model.load_state_dict(keep_best.state)
 
 # %% ../nbs/05_learner.ipynb #11d1742c
 def fine_tune_recipe(
@@ -169,6 +195,9 @@ def fine_tune_recipe(
     show_lr_find:bool=False,        # plot each `lr_find` curve
     lr_find_its:int|None=None,      # iterations of each `lr_find`; default `lr_find_iters` of the data
     progress:bool=True,             # show fastai's progress bars and epoch table while training
+    cbs:list|None=None,             # callbacks for the training fits only (not `lr_find`), e.g. `medfast.export.CheckpointCallback`
+    resume=None,                    # a checkpoint to continue from (`medfast.export.load_checkpoint`)
+    seed:int|None=None,             # seed every generator before training (a resumed run gets the checkpoint's states instead)
 )->pd.DataFrame: # one row per epoch: losses, metrics, phase, lr, best
     "Frozen then unfrozen one-cycle training with lr_find and discriminative rates; keeps the best epoch"
     if epochs < 0 or freeze_epochs < 0: raise ValueError(f"epochs={epochs} and freeze_epochs={freeze_epochs} must be >= 0")
@@ -179,16 +208,34 @@ def fine_tune_recipe(
     its = lr_find_its or lr_find_iters(len(learn.dls.train))
     pretrained = getattr(learn, 'pretrained', True)
     phases = [('frozen', freeze_epochs if pretrained else 0), ('unfrozen', epochs)]
-    cb, hist = KeepBestCallback(monitor), []
+    if seed is not None and resume is None: seed_everything(seed, learn.dls)
+    cb, hist, rates, start, offset = KeepBestCallback(monitor), [], {}, 0, 0
+    if resume is not None:
+        cb.load_state_dict(*resume.keep_best)
+        rates, start, hist = dict(resume.rates), resume.epoch, [pd.DataFrame(resume.history)] if resume.history else []
     learn.add_cb(cb)
     try:
         for phase, n in phases:
-            if n == 0: continue
+            if n == 0 or start >= offset + n: offset += n; continue
             (learn.freeze if phase == 'frozen' else learn.unfreeze)()
+            if resume is not None: _restore(learn, resume, cb, start == offset); resume = None
             with _quiet(learn, progress):
-                rate = (lr if phase == 'frozen' or not pretrained else lr/2) if lr else float(learn.lr_find(num_it=its, show_plot=show_lr_find).valley)
-                learn.fit_one_cycle(n, slice(rate/lr_mult, rate) if phase == 'unfrozen' and pretrained else rate)
+                if phase not in rates: rates[phase] = (lr if phase == 'frozen' or not pretrained else lr/2) if lr else float(learn.lr_find(num_it=its, show_plot=show_lr_find).valley)
+                rate = rates[phase]
+                learn.recipe_state = dict(phase=phase, offset=offset, rates=dict(rates), history=pd.concat(hist).to_dict('records') if hist else [])
+                learn.fit_one_cycle(n, slice(rate/lr_mult, rate) if phase == 'unfrozen' and pretrained else rate, cbs=cbs, start_epoch=start - offset if start > offset else 0)
             hist.append(_phase_history(learn, phase, rate))
+            offset += n
+        if resume is not None: _restore(learn, resume, cb, True)
     finally: learn.remove_cb(cb)
-    res = pd.concat(hist, ignore_index=True).rename_axis('epoch').reset_index()
+    res = pd.concat(hist, ignore_index=True).drop(columns='epoch', errors='ignore').rename_axis('epoch').reset_index()
     return res.assign(best=res.epoch == cb.best_epoch)
+
+# %% ../nbs/05_learner.ipynb #2b21ab56
+def seed_everything(
+    seed:int,     # the seed
+    dls=None,     # DataLoaders whose own shuffling generators are seeded too (one per loader, from `seed`)
+):
+    "Seed Python's, NumPy's and torch's generators, and the shuffling generator of each DataLoader in `dls`"
+    set_seed(seed)
+    for i, dl in enumerate(dls.loaders if dls is not None else []): dl.rng = random.Random(seed + i)

@@ -44,7 +44,8 @@ def test_train_job_writes_report(tmp_path):
     import re
     assert not re.search(r'\d+\.\d+% \[\d+/\d+', r.stdout + r.stderr), 'progress-bar frames in a pipe'
     assert sum(l.startswith('epoch ') for l in r.stdout.splitlines()) == 2  # one plain line per epoch (1 frozen + 1 unfrozen)
-    for f in ['confusion.png', 'roc_pr.png', 'model.pth', 'learner.pkl', 'history.csv']: assert (out/f).stat().st_size > 0, f
+    for f in ['confusion.png', 'roc_pr.png', 'model.safetensors', 'model.json', 'run.json', 'history.csv']: assert (out/f).stat().st_size > 0, f
+    assert not list(out.glob('*.pkl')) and not list(out.glob('*.pth')), 'a default run writes no pickle'
 
 def test_train_bad_arguments(tmp_path):
     for args, msg in [(['--arch', 'resnet_17'], "arch='resnet_17' is neither"), (['--data', str(tmp_path/'none.npz')], 'none.npz: no such file')]:
@@ -60,7 +61,7 @@ def test_train_scores_test_split_once(tmp_path):
     out = tmp_path/'run'
     r = run([str(BIN/'medfast'), 'train', '--data', str(data), '--out', 'run', '--size', '32', '--epochs', '1',  # --out relative to the working folder
              '--freeze-epochs', '0', '--lr', '1e-3', '--arch', 'resnet18', '--no-pretrained'], cwd=tmp_path)
-    assert (out/'learner.pkl').is_file() and (out/'model.pth').is_file() and not (out/'run').exists()
+    assert (out/'model.safetensors').is_file() and (out/'model.json').is_file() and not (out/'run').exists()
     m = json.loads((out/'metrics.json').read_text())
     assert m['test']['n'] == 24 and m['valid']['n'] == 16
     assert {c: v['support'] for c, v in m['test']['per_class'].items()} == {'NORMAL': 10, 'PNEUMONIA': 14}
@@ -78,3 +79,79 @@ def test_train_caches_large_images(tmp_path):
         run([str(BIN/'medfast'), 'train', '--data', str(data), '--out', str(tmp_path/f'run-{data.parent.name}'), '--size', '32', '--epochs', '1',
              '--freeze-epochs', '0', '--lr', '1e-3', '--arch', 'resnet18', '--no-pretrained'], env={**os.environ, 'MEDFAST_CACHE': str(cache)})
         assert len(list((cache/'presized').glob('*.png'))) == cached, data
+
+def _tiny_npz(fn, n=(40, 16, 16)):
+    "A MedMNIST-style file of 28-px images of two classes, dark and bright"
+    import numpy as np
+    rng, arrs = np.random.default_rng(0), {}
+    for s, k in zip(('train', 'val', 'test'), n):
+        y = rng.integers(0, 2, k)
+        arrs[f'{s}_images'] = (rng.integers(0, 60, (k, 28, 28)) + 150*y[:, None, None]).astype(np.uint8)
+        arrs[f'{s}_labels'] = y[:, None].astype(np.uint8)
+    np.savez(fn, **arrs)
+    return fn
+
+def _stop_after(n):
+    "A callback that interrupts training, like Ctrl-C, after `n` epochs of the recipe (after their checkpoint)"
+    from fastai.callback.core import Callback
+    from medfast.export import CheckpointCallback
+    class StopAfter(Callback):
+        order = CheckpointCallback.order + 1
+        def after_epoch(self):
+            if self.learn.recipe_state['offset'] + self.epoch + 1 == n: raise KeyboardInterrupt
+    return StopAfter()
+
+import pytest
+
+@pytest.mark.parametrize('arch,freeze,stop', [('small_vgg', 0, 2), ('tf_efficientnet_lite0', 1, 1)], ids=['mid-phase', 'phase-boundary'])
+def test_resume_reaches_the_uninterrupted_weights(tmp_path, arch, freeze, stop):
+    "A run interrupted after epoch `stop` and resumed ends with the weights and metrics of the same run left alone"
+    import contextlib, io, json, torch
+    from safetensors.torch import load_file
+    from medfast.cli import train_job
+    kw = dict(data=str(_tiny_npz(tmp_path/'t.npz')), arch=arch, size=28, bs=8, epochs=2, freeze_epochs=freeze, lr=1e-2, progress=False)
+    with contextlib.redirect_stdout(io.StringIO()):
+        whole = train_job(out=str(tmp_path/'whole'), **kw)
+        with pytest.raises(KeyboardInterrupt): train_job(out=str(tmp_path/'cut'), cbs=[_stop_after(stop)], **kw)
+        cut = tmp_path/'cut'
+        assert not (cut/'metrics.json').exists() and (cut/'checkpoints'/f'epoch-{stop:03d}'/'state.json').is_file()
+        assert json.loads((cut/'run.json').read_text())['status'] == 'training'
+        resumed = train_job(out=str(cut), resume=True, **kw)
+    a, b = (load_file(str(tmp_path/d/'model.safetensors')) for d in ('whole', 'cut'))
+    assert a.keys() == b.keys()
+    for k in a: torch.testing.assert_close(b[k], a[k], atol=1e-6, rtol=0)
+    assert resumed['valid'] == whole['valid'] and resumed['test'] == whole['test']
+    import pandas as pd
+    h0, h1 = (pd.read_csv(tmp_path/d/'history.csv') for d in ('whole', 'cut'))
+    assert len(h1) == len(h0) == 2 + freeze and (h1.best == h0.best).all()
+    torch.testing.assert_close(torch.tensor(h1.valid_loss.values), torch.tensor(h0.valid_loss.values), atol=1e-6, rtol=0)
+
+@pytest.mark.parametrize('sig', ['SIGINT', 'SIGTERM'])
+def test_signal_leaves_no_report_and_the_last_checkpoint(tmp_path, sig):
+    "An interrupted `medfast train` exits 130 with no metrics.json and a complete last checkpoint"
+    import json, signal, subprocess, time
+    from safetensors.torch import load_file
+    out = tmp_path/'run'
+    p = subprocess.Popen([str(BIN/'medfast'), 'train', '--data', str(_tiny_npz(tmp_path/'t.npz', (64, 16, 16))), '--out', str(out), '--arch', 'small_vgg',
+                          '--size', '28', '--bs', '8', '--epochs', '200', '--lr', '1e-2'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    t0 = time.time()
+    while not list(out.glob('checkpoints/epoch-*')) and time.time() - t0 < 240 and p.poll() is None: time.sleep(0.2)
+    p.send_signal(getattr(signal, sig))
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 130, err
+    assert '--resume' in err and 'Traceback' not in err
+    assert not (out/'metrics.json').exists() and not list(out.glob('.report-*')) and not (out/'model.safetensors').exists()
+    cks = sorted((out/'checkpoints').iterdir())
+    assert [c.name[:6] for c in cks] == ['epoch-'], cks  # one checkpoint, no half-written temporary folder
+    state = json.loads((cks[0]/'state.json').read_text())
+    assert state['epoch'] >= 1 and load_file(str(cks[0]/'model.safetensors'))
+
+def test_pickle_only_when_asked(tmp_path):
+    "--pickle writes learner.pkl and says what a pickle means"
+    out = tmp_path/'run'
+    r = run([str(BIN/'medfast'), 'train', '--data', str(_tiny_npz(tmp_path/'t.npz')), '--out', str(out), '--arch', 'small_vgg', '--size', '28',
+             '--bs', '8', '--epochs', '1', '--lr', '1e-2', '--pickle'])
+    assert (out/'learner.pkl').stat().st_size > 0 and 'runs any code it contains' in r.stdout
+    r2 = run([str(BIN/'medfast'), 'train', '--data', str(tmp_path/'t.npz'), '--out', str(out), '--arch', 'small_vgg', '--size', '28',
+              '--bs', '8', '--epochs', '1', '--lr', '1e-2', '--overwrite'])
+    assert not (out/'learner.pkl').exists() and (out/'model.safetensors').is_file()  # --overwrite cleared the earlier run

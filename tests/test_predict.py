@@ -1,0 +1,85 @@
+"`medfast predict` as a user runs it: a saved phantom model on images, a DICOM folder, a MedMNIST .npz and a folder with bad files"
+import subprocess, sys
+import numpy as np, pandas as pd
+import pytest
+from PIL import Image
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from medfast.core import DataError
+from medfast.phantoms import make_chest_xray
+from medfast.data import folder_dls
+from medfast.dicom import write_dicom
+from medfast.models import small_vgg
+from medfast.learner import classifier_learner
+from medfast.export import save_model, load_model
+from medfast.predict import predict_files, predict_main
+from fastai.torch_core import set_seed
+
+PREDICT = [sys.executable, '-c', 'import sys; from medfast.predict import predict_main; sys.exit(predict_main())']
+
+
+@pytest.fixture(scope='module')
+def case(tmp_path_factory):
+    "A model trained on a phantom and saved; its validation images as PNG files, a DICOM folder and an .npz; a folder with three bad files"
+    tmp = tmp_path_factory.mktemp('predict')
+    set_seed(0)
+    root = make_chest_xray(tmp, counts={'train': {'NORMAL': 16, 'PNEUMONIA': 16}, 'val': {'NORMAL': 5, 'PNEUMONIA': 5}}, size=28, seed=1)
+    dls = folder_dls(root, size=28, bs=16, n_in=1, presize=1.0)
+    learn = classifier_learner(dls, small_vgg, pretrained=False)
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-2)
+    run = save_model(learn, tmp/'run')
+    with learn.no_bar(): probs = learn.get_preds(dl=dls.valid.new(shuffle=False, drop_last=False))[0].numpy()
+    files = [str(f) for f in dls.valid.items.file]
+    pixels = [np.asarray(Image.open(f).convert('L')) for f in files]
+    (tmp/'dicom').mkdir(); (tmp/'bad').mkdir()
+    for i, a in enumerate(pixels): write_dicom(tmp/'dicom'/f'IM{i:04d}', a.astype(np.uint16), modality='CR', slope=1., intercept=0., window=(127.5, 255))
+    np.savez(tmp/'val.npz', test_images=np.stack(pixels), test_labels=np.zeros((len(files), 1), np.uint8))
+    Image.fromarray(pixels[0]).save(tmp/'bad'/'good.png')
+    (tmp/'bad'/'corrupt.jpeg').write_bytes(open(files[0], 'rb').read()[:100])
+    (tmp/'bad'/'readme.txt').write_text('not an image')
+    sr = Dataset(); sr.file_meta = FileMetaDataset(); sr.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    sr.SOPClassUID = sr.file_meta.MediaStorageSOPClassUID = '1.2.840.10008.5.1.4.1.1.88.11'
+    sr.SOPInstanceUID = sr.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    sr.Modality = 'SR'; sr.save_as(tmp/'bad'/'report.dcm', enforce_file_format=True)
+    return dict(tmp=tmp, run=run, probs=probs, files=files, vocab=list(dls.vocab))
+
+
+def test_command_reproduces_the_learners_probabilities(case):
+    "One run of the command over PNG/JPEG files, a DICOM folder, an .npz and a bad folder: every image's row matches the learner to 1e-5, three skips counted"
+    t = case['tmp']
+    r = subprocess.run(PREDICT + ['--model', str(case['run']), *case['files'], str(t/'dicom'), str(t/'val.npz'), str(t/'bad'),
+                                  '--out', str(t/'out'/'p.csv'), '--cpu'], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    df = pd.read_csv(t/'out'/'p.csv')
+    n = len(case['files'])
+    assert list(df.columns) == ['input', *[f'p_{v}' for v in case['vocab']], 'decision']
+    assert len(df) == 3*n + 1
+    cols = [f'p_{v}' for v in case['vocab']]
+    for part in (df.iloc[:n], df.iloc[n:2*n], df.iloc[2*n:3*n]): np.testing.assert_allclose(part[cols].to_numpy(), case['probs'], atol=1e-5)
+    assert df.input.iloc[2*n] == f"{t/'val.npz'}[test][0]"
+    assert df.input.iloc[-1].endswith('good.png')
+    assert (df.decision == np.array(case['vocab'])[df[cols].to_numpy().argmax(1)]).all()
+    skipped = pd.read_csv(t/'out'/'p.skipped.csv')
+    assert sorted(skipped.input.str.rsplit('/', n=1).str[-1]) == ['corrupt.jpeg', 'readme.txt', 'report.dcm']
+    assert 'skipped 3 input(s)' in r.stdout and 'DICOM without pixel data' in r.stdout
+
+
+def test_python_twin_gives_the_same_table(case):
+    "predict_files on the model folder and on the loaded Learner agree with the command's learner"
+    a = predict_files(case['run'], case['files'], progress=False)
+    b = predict_files(load_model(case['run']), case['files'], bs=3, progress=False)
+    np.testing.assert_allclose(a.iloc[:, 1:-1].to_numpy(), case['probs'], atol=1e-5)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_bad_input_raises_with_its_name(case):
+    "--on-bad raise stops at the first bad file with one line naming it; a missing model folder gives one clear line"
+    with pytest.raises(DataError, match='corrupt.jpeg: cannot be read'): predict_files(case['run'], case['tmp']/'bad', on_bad='raise', progress=False)
+
+
+def test_command_errors_are_one_line(case, capsys):
+    t = case['tmp']
+    assert predict_main(['--model', str(case['run']), str(t/'bad'), '--on-bad', 'raise', '--out', str(t/'x.csv')]) == 2
+    assert predict_main(['--model', str(t/'missing-run'), str(t/'bad')]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and 'corrupt.jpeg' in err[0] and 'model.json: no such file' in err[1], err
