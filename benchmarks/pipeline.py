@@ -7,7 +7,14 @@ RGBA/RGB converted to 'L'). Each is run `--repeats` times round-robin so load dr
 Then EfficientNet-Lite0 (unfrozen, fastai Adam): per-step data time and model time (forward, loss, backward,
 step), and the model step in channels_last and under torch.compile. Writes `<out>/pipeline.md` and `.csv`.
 
+`--channels-last NPZ` measures only the default `medfast train` model for small images (`train_defaults`: small_vgg
+from scratch, 1 channel, bs 64, fastai head) on batches of the MedMNIST file at its own size and at 64 px: the
+training step (forward, loss, backward, fastai Adam step) contiguous, with the model in channels_last (what fastai's
+`ChannelsLast` callback does) and with model and batch in channels_last, round-robin over `--repeats`, medians. Its rows
+replace the `channels_last` rows of `pipeline.csv` and its section of `pipeline.md`; the rest of both files is kept.
+
     python benchmarks/pipeline.py --images ../shared/data/nih_chestxray14/images
+    python benchmarks/pipeline.py --channels-last ../shared/data/pneumoniamnist/pneumoniamnist.npz
 """
 import argparse, json, os, platform, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -17,6 +24,8 @@ from PIL import Image
 from fastai.vision.all import DataBlock, ImageBlock, CategoryBlock, ColReader, ColSplitter, Resize, ResizeMethod, aug_transforms
 from medfast.data import table_dls, AUG_PRESETS
 from medfast.learner import classifier_learner
+from medfast.sources import medmnist_table
+from medfast.cli import train_defaults, ARCHS
 
 def decode(fn): return Image.open(fn).convert('L')
 
@@ -90,6 +99,57 @@ def compile_row(a):
     return dict(kind='model step', what=what, model_s=round(d['compiled'], 3), vs_default=round(d['compiled']/d['plain'], 2),
                 first_step_s=round(d['first'], 1), steps=a.steps, seconds=round(time.perf_counter() - t, 1))
 
+CL_VARIANTS = {'contiguous (default)': (torch.contiguous_format, False),
+               'channels_last model (fastai ChannelsLast)': (torch.channels_last, False),
+               'channels_last model and batch': (torch.channels_last, True)}
+CL_HEAD = '## channels_last for the default `medfast train` model (small images)'
+
+def channels_last_rows(a):
+    "Rows of the channels_last comparison: one per (size, variant), median step seconds over round-robin repeats"
+    rec = train_defaults(a.channels_last)
+    df = medmnist_table(a.channels_last).groupby('is_valid').head(2*rec['bs'])
+    rows = []
+    for size in (rec['size'], 64):
+        dls = table_dls(df, size, rec['bs'], n_in=1, presize=1.0, x_col='image', seed=0)
+        learn = classifier_learner(dls, ARCHS[rec['arch']], pretrained=False)
+        learn.create_opt()
+        xb, yb = (b.as_subclass(torch.Tensor) for b in dls.one_batch())
+        times = {k: [] for k in CL_VARIANTS}
+        for r in range(a.repeats):
+            for k, (fmt, batch) in CL_VARIANTS.items():
+                learn.model.to(memory_format=fmt)
+                x = xb.contiguous(memory_format=torch.channels_last) if batch else xb
+                times[k].append(model_step(learn.model.train(), learn.loss_func, learn.opt, x, yb, a.steps)[0])
+            print(f"{size} px repeat {r}: " + ', '.join(f"{v[-1]*1000:.0f} ms" for v in times.values()), flush=True)
+        learn.model.to(memory_format=torch.contiguous_format)
+        base = statistics.median(times['contiguous (default)'])
+        rows += [dict(kind='channels_last', what=f"{rec['arch']} {size} px bs {rec['bs']} 1ch: {k}", model_s=round(statistics.median(v), 4),
+                      vs_default=round(statistics.median(v)/base, 2), min=round(min(v), 4), max=round(max(v), 4), repeats=len(v), steps=a.steps)
+                 for k, v in times.items()]
+    return rows
+
+def channels_last_main(a):
+    "Measure the channels_last rows; replace them in pipeline.csv and their section in pipeline.md"
+    torch.set_num_threads(1)
+    load0, t0 = os.getloadavg(), time.perf_counter()
+    rows = channels_last_rows(a)
+    wall, load1 = time.perf_counter() - t0, os.getloadavg()
+    out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
+    old = pd.read_csv(out/'pipeline.csv') if (out/'pipeline.csv').exists() else pd.DataFrame(columns=['kind'])
+    res = pd.concat([old[old.kind != 'channels_last'], pd.DataFrame(rows)], ignore_index=True)
+    res.to_csv(out/'pipeline.csv', index=False)
+    cols = ['what', 'model_s', 'vs_default', 'min', 'max', 'repeats']
+    sec = [CL_HEAD, "", f"Training step on one fixed augmented batch of `{Path(a.channels_last).name}` (forward, loss, backward, fastai Adam step), "
+           f"median of {a.steps} steps per repeat after one warm-up step, {a.repeats} repeats round-robin over the variants; the table gives the median, min and max "
+           f"over repeats. torch threads 1; 1-minute load average {load0[0]:.1f} at start, {load1[0]:.1f} at end; wall time {wall/60:.1f} min.", "",
+           '| ' + ' | '.join(cols) + ' |', '|' + '---|'*len(cols)] + ['| ' + ' | '.join(str(r[c]) for c in cols) + ' |' for r in rows]
+    md = (out/'pipeline.md').read_text() if (out/'pipeline.md').exists() else '# Image pipeline throughput\n'
+    head, _, tail = md.partition(CL_HEAD)
+    if _: tail = tail[tail.find('\n## '):] if '\n## ' in tail else ''
+    else: head, _, tail = md.partition('## Findings'); tail = _ + tail
+    (out/'pipeline.md').write_text(head.rstrip('\n') + '\n\n' + '\n'.join(sec) + '\n\n' + tail.lstrip('\n'))
+    print('\n'.join(sec))
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--images', default='../shared/data/nih_chestxray14/images')
@@ -101,9 +161,11 @@ def main():
     p.add_argument('--compile-timeout', type=int, default=400, help='seconds allowed for the torch.compile child')
     p.add_argument('--no-compile', dest='compile', action='store_false')
     p.add_argument('--compile-child', action='store_true', help=argparse.SUPPRESS)
+    p.add_argument('--channels-last', metavar='NPZ', help='only the channels_last comparison of the default small-image model, on this MedMNIST file')
     p.add_argument('--out', default=str(Path(__file__).parent/'results'))
     a = p.parse_args()
     if a.compile_child: return compile_child(a)
+    if a.channels_last: return channels_last_main(a)
     torch.set_num_threads(1)
     t_all, load0 = time.perf_counter(), os.getloadavg()
     files = sorted(str(f) for f in Path(a.images).glob('*.png'))
