@@ -18,9 +18,9 @@ from timm.models.vision_transformer import VisionTransformer
 from .vit import SmallViT
 
 # %% auto #0
-__all__ = ['CAM_METHODS', 'cam_layer', 'cam_maps', 'occlusion_maps', 'find_vit', 'rollout_maps', 'heatmaps', 'heatmap_method',
-           'overlay_heatmap', 'show_heatmaps', 'pointing_game', 'topk_iou', 'random_maps', 'lesion_scores',
-           'save_gradcam']
+__all__ = ['CAM_METHODS', 'METHOD_NAMES', 'cam_layer', 'cam_maps', 'occlusion_maps', 'find_vit', 'rollout_maps', 'heatmaps',
+           'heatmap_method', 'overlay_heatmap', 'show_heatmaps', 'pointing_game', 'topk_iou', 'random_maps',
+           'lesion_scores', 'save_gradcam']
 
 # %% ../nbs/06b_cams.ipynb #ee006931
 def _plain(xb)->torch.Tensor:
@@ -59,6 +59,7 @@ def _class_targets(model, xb, targets)->torch.Tensor:
     return torch.as_tensor(targets).long().expand(len(xb)).clone() if np.ndim(targets) == 0 else torch.as_tensor(targets).long()
 
 CAM_METHODS = {'gradcam': GradCAM, 'gradcam++': GradCAMPlusPlus}
+METHOD_NAMES = {'gradcam': 'Grad-CAM', 'gradcam++': 'Grad-CAM++', 'occlusion': 'occlusion', 'rollout': 'attention rollout'}
 
 # %% ../nbs/06b_cams.ipynb #079d7f82
 def cam_maps(
@@ -272,6 +273,6 @@ def save_gradcam(
     else:
         with torch.no_grad(): p = getcallable(learn.loss_func, 'activation')(learn.model.eval()(_plain(xb)))
         fig = show_heatmaps(learn.model, xb, cs, titles=[f"{learn.dls.vocab[c]} · p={p[i, c]:.2f}" for i, c in enumerate(cs.tolist())], method=method, ncols=n_per_class)
-        fig.suptitle('attention rollout (class-agnostic)' if method == 'rollout' else f"{method} map of each image's class", fontsize=9)
+        fig.suptitle(METHOD_NAMES[method] + (': where the class token attends (no class)' if method == 'rollout' else ": map of each image's class"), fontsize=9)
     fig.savefig(fname, dpi=100, bbox_inches='tight'); plt.close(fig)
     return Path(fname)
