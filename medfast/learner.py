@@ -217,8 +217,9 @@ def fine_tune_recipe(
     try:
         for phase, n in phases:
             if n == 0 or start >= offset + n: offset += n; continue
+            if resume is not None and start == offset: _restore(learn, resume, cb, True); resume = None  # then freeze/unfreeze clears the optimiser state, as it did
             (learn.freeze if phase == 'frozen' else learn.unfreeze)()
-            if resume is not None: _restore(learn, resume, cb, start == offset); resume = None
+            if resume is not None: _restore(learn, resume, cb, False); resume = None
             with _quiet(learn, progress):
                 if phase not in rates: rates[phase] = (lr if phase == 'frozen' or not pretrained else lr/2) if lr else float(learn.lr_find(num_it=its, show_plot=show_lr_find).valley)
                 rate = rates[phase]

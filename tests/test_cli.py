@@ -18,7 +18,7 @@ def test_bad_arguments_give_one_line(tmp_path):
     for args, msg in [(['--data', str(tmp_path/'missing')], 'missing: no such folder'),
                       (['--oversample-to', '1.5'], 'oversample_to=1.5 is impossible'),
                       (['--modality', 'sonar'], "modality='sonar' is unknown"),
-                      (['--valid', 'holdout'], "no rows in split folder(s) ['holdout']")]:
+                      (['--valid', 'holdout'], "no validation folder 'holdout'; pass --valid with split folders it has")]:
         r = run([str(BIN/'medfast'), 'data', '--out', str(tmp_path), '--size', '32', *args], check=False)
         assert r.returncode == 2, (args, r.stderr)
         assert r.stderr.count('\n') == 1 and r.stderr.startswith('medfast: error:') and msg in r.stderr, (args, r.stderr)
@@ -77,7 +77,7 @@ def test_train_caches_large_images(tmp_path):
     for data, cached in ((big, 24), (small, 0)):
         cache = tmp_path/f'cache-{data.parent.name}'
         run([str(BIN/'medfast'), 'train', '--data', str(data), '--out', str(tmp_path/f'run-{data.parent.name}'), '--size', '32', '--epochs', '1',
-             '--freeze-epochs', '0', '--lr', '1e-3', '--arch', 'resnet18', '--no-pretrained'], env={**os.environ, 'MEDFAST_CACHE': str(cache)})
+             '--freeze-epochs', '0', '--lr', '1e-3', '--arch', 'resnet18', '--no-pretrained', '--bs', '8'], env={**os.environ, 'MEDFAST_CACHE': str(cache)})
         assert len(list((cache/'presized').glob('*.png'))) == cached, data
 
 def _tiny_npz(fn, n=(40, 16, 16)):
@@ -146,12 +146,11 @@ def test_signal_leaves_no_report_and_the_last_checkpoint(tmp_path, sig):
     state = json.loads((cks[0]/'state.json').read_text())
     assert state['epoch'] >= 1 and load_file(str(cks[0]/'model.safetensors'))
 
-def test_pickle_only_when_asked(tmp_path):
-    "--pickle writes learner.pkl and says what a pickle means"
-    out = tmp_path/'run'
-    r = run([str(BIN/'medfast'), 'train', '--data', str(_tiny_npz(tmp_path/'t.npz')), '--out', str(out), '--arch', 'small_vgg', '--size', '28',
-             '--bs', '8', '--epochs', '1', '--lr', '1e-2', '--pickle'])
-    assert (out/'learner.pkl').stat().st_size > 0 and 'runs any code it contains' in r.stdout
-    r2 = run([str(BIN/'medfast'), 'train', '--data', str(tmp_path/'t.npz'), '--out', str(out), '--arch', 'small_vgg', '--size', '28',
-              '--bs', '8', '--epochs', '1', '--lr', '1e-2', '--overwrite'])
-    assert not (out/'learner.pkl').exists() and (out/'model.safetensors').is_file()  # --overwrite cleared the earlier run
+def test_pickle_only_when_asked(tmp_path, capsys):
+    "--pickle writes learner.pkl and says what a pickle means; --overwrite clears that run"
+    from medfast.cli import train_job
+    kw = dict(data=str(_tiny_npz(tmp_path/'t.npz')), out=str(tmp_path/'run'), arch='small_vgg', size=28, bs=8, epochs=1, lr=1e-2, progress=False)
+    train_job(pickle=True, **kw)
+    assert (tmp_path/'run'/'learner.pkl').stat().st_size > 0 and 'runs any code it contains' in capsys.readouterr().out
+    train_job(overwrite=True, **kw)
+    assert not (tmp_path/'run'/'learner.pkl').exists() and (tmp_path/'run'/'model.safetensors').is_file()

@@ -71,7 +71,7 @@ def _argv(args, tmp, ph):
 def test_bad_train_input(name, ph, tmp_path, capsys):
     (tmp_path/'afile').write_text('not a folder')
     args, expected = CASES[name]
-    argv = ['train', '--out', str(tmp_path/'run'), '--size', '28', '--epochs', '1', '--arch', 'small_vgg', '--lr', '1e-2']
+    argv = ['train', '--out', str(tmp_path/'run'), '--size', '28', '--epochs', '1', '--arch', 'small_vgg', '--lr', '1e-2', '--bs', '4']
     try: status = main(argv + _argv(args, tmp_path, ph))  # later flags win
     except SystemExit as e: status = e.code
     err = capsys.readouterr().err
@@ -87,5 +87,6 @@ def test_data_job_refuses_a_file(tmp_path, capsys):
 def test_on_bad_skip_is_the_way_out(tmp_path, capsys):
     "The flag the error names works: the corrupt image is skipped and counted, and training runs"
     data = _corrupt(tmp_path/'c')
-    assert main(['train', '--data', str(data), '--out', str(tmp_path/'run'), '--size', '28', '--epochs', '1', '--arch', 'small_vgg', '--lr', '1e-2', '--bs', '8', '--on-bad', 'skip']) == 0
+    with pytest.warns(UserWarning, match=r'skipped 1 bad file'):
+        assert main(['train', '--data', str(data), '--out', str(tmp_path/'run'), '--size', '28', '--epochs', '1', '--arch', 'small_vgg', '--lr', '1e-2', '--bs', '8', '--on-bad', 'skip']) == 0
     assert json.loads((tmp_path/'run'/'metrics.json').read_text())['valid']['n'] == 6
