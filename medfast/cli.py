@@ -25,6 +25,10 @@ from .metrics import summary_scores
 from .models import OFFLINE_WEIGHTS
 from .learner import classifier_learner, fine_tune_recipe
 from .interpret import interpret_learner
+from .cams import save_gradcam
+from .calibration import calibrate_learner
+from .predict import predict_job, predict_args, PREDICT_HELP
+from .app import app_job, app_args, APP_HELP
 from .export import MEDFAST_ARCHS, arch_from_name, save_model, atomic_path, write_atomic, CheckpointCallback, load_checkpoint
 
 # %% auto #0
@@ -224,7 +228,7 @@ def _resolve(args:dict)->dict:
 
 # %% ../nbs/09_cli.ipynb #fda490a9
 RUN_FILES = ('run.json', 'metrics.json', 'history.csv', 'model.safetensors', 'model.json', 'learner.pkl', 'model.pth', 'per_class.csv',
-             'confusion.png', 'roc_pr.png', 'top_losses.csv', 'gradcam.png', 'calibration.png', 'checkpoints', 'models')  # what --overwrite may clear
+             'confusion.png', 'roc_pr.png', 'top_losses.csv', 'valid_predictions.csv', 'gradcam.png', 'calibration.png', 'checkpoints', 'models')  # what --overwrite may clear
 
 def _run_args(args:dict)->dict:
     "The arguments that decide a run's results (not where it writes or how it reports progress)"
@@ -267,6 +271,10 @@ def _check_dls(dls, data, bs:int):
         if missing: raise DataError(src, f"class {missing[0]!r} has no {'training' if split == 'train' else 'validation'} images", other)
 
 # %% ../nbs/09_cli.ipynb #9c85883d
+def _report_calibration(ctx:dict):
+    "A temperature fitted on validation, kept in the model's decision rule, and the reliability diagram calibration.png"
+    ctx['metrics']['calibration'] = calibrate_learner(ctx['learn'], fname=ctx['stage']/'calibration.png')
+
 def _report_scores(ctx:dict):
     "Validation and test metrics at the argmax decision"
     learn, m = ctx['learn'], ctx['metrics']
@@ -274,17 +282,27 @@ def _report_scores(ctx:dict):
     m['valid'], m['test'] = _split_report(ctx['rep']), None
     if ctx['test'] is not None: m['test'] = _split_report(interpret_learner(learn, dl=learn.dls.test_dl(ctx['test'], with_labels=True)))
 
+def _valid_predictions(learn, rep)->pd.DataFrame:
+    "The validation probabilities the report scored, one row per item (its file, or its index), as `medfast predict` writes them"
+    items = learn.dls.valid.items
+    names = items['file'].astype(str).tolist() if isinstance(items, pd.DataFrame) and 'file' in items else list(range(len(rep.targs)))
+    df = pd.DataFrame(np.asarray(rep.probs), columns=[f'p_{c}' for c in rep.vocab])
+    df.insert(0, 'input', names)
+    return df
+
 def _report_files(ctx:dict):
-    "history.csv and the interpretation files: per_class.csv, confusion.png, roc_pr.png, top_losses.csv"
+    "history.csv, the interpretation files (per_class.csv, confusion.png, roc_pr.png, top_losses.csv), valid_predictions.csv and gradcam.png"
     ctx['hist'].to_csv(ctx['stage']/'history.csv', index=False)
     ctx['rep'].save(ctx['stage'])
+    _valid_predictions(ctx['learn'], ctx['rep']).to_csv(ctx['stage']/'valid_predictions.csv', index=False)
+    save_gradcam(ctx['learn'], ctx['stage']/'gradcam.png')
 
 def _report_model(ctx:dict):
     "model.safetensors + model.json; learner.pkl only when asked for"
     save_model(ctx['learn'], ctx['stage'])
     if ctx.get('pickle'): ctx['learn'].export(ctx['stage']/'learner.pkl')
 
-REPORT_STEPS = [_report_scores, _report_files, _report_model]
+REPORT_STEPS = [_report_calibration, _report_scores, _report_files, _report_model]
 
 # %% ../nbs/09_cli.ipynb #2f593aaf
 @contextlib.contextmanager
@@ -399,6 +417,8 @@ def _train_args(t:argparse.ArgumentParser):
 JOBS = {  # job name: (function, help, options)
     'data': (data_job, 'check a dataset, build oversampled DataLoaders, save a batch picture and class counts', _data_args),
     'train': (train_job, 'train the fine-tuning recipe and write metrics.json, figures and safe model files', _train_args),
+    'predict': (predict_job, PREDICT_HELP, predict_args),
+    'app': (app_job, APP_HELP, app_args),
 }
 
 def _parser()->argparse.ArgumentParser:
@@ -420,6 +440,7 @@ def main(argv:list|None=None)->int: # exit status
         print(f"medfast: error: {e}".replace('\n', ' '), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"medfast: interrupted: no report was written; the last completed epoch is in {args['out']}/checkpoints; run the same command with --resume to continue", file=sys.stderr)
+        if job == 'train': print(f"medfast: interrupted: no report was written; the last completed epoch is in {args['out']}/checkpoints; run the same command with --resume to continue", file=sys.stderr)
+        else: print(f"medfast: interrupted: medfast {job} stopped", file=sys.stderr)
         return 130
     return 0

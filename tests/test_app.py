@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 import numpy as np
 import pytest
+from conftest import BIN
 from medfast.phantoms import make_chest_xray
 from medfast.data import folder_dls
 from medfast.models import small_vgg
@@ -19,7 +20,7 @@ from fastai.torch_core import set_seed
 from test_docs_site import CHROMIUM, DRIVER, FLAGS, needs_browser
 
 pytestmark = needs_browser
-APP = [sys.executable, '-c', 'import sys; from medfast.app import app_main; sys.exit(app_main())']
+APP = [str(BIN/'medfast'), 'app']  # the installed console script
 
 
 @pytest.fixture(scope='module')

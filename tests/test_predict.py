@@ -2,6 +2,7 @@
 import subprocess, sys
 import numpy as np, pandas as pd
 import pytest
+from conftest import BIN
 from PIL import Image
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
@@ -15,7 +16,7 @@ from medfast.export import save_model, load_model
 from medfast.predict import predict_files, predict_main
 from fastai.torch_core import set_seed
 
-PREDICT = [sys.executable, '-c', 'import sys; from medfast.predict import predict_main; sys.exit(predict_main())']
+PREDICT = [str(BIN/'medfast'), 'predict']  # the installed console script, as a user runs it
 
 
 @pytest.fixture(scope='module')
@@ -83,3 +84,20 @@ def test_command_errors_are_one_line(case, capsys):
     assert predict_main(['--model', str(t/'missing-run'), str(t/'bad')]) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 2 and 'corrupt.jpeg' in err[0] and 'model.json: no such file' in err[1], err
+
+
+def test_train_then_predict_reproduces_the_report(tmp_path):
+    "`medfast train` then `medfast predict` on the same validation images: the probabilities of the report's valid_predictions.csv to 1e-5"
+    root = make_chest_xray(tmp_path, counts={'train': {'NORMAL': 16, 'PNEUMONIA': 16}, 'val': {'NORMAL': 5, 'PNEUMONIA': 5}}, size=32, seed=2)
+    run = tmp_path/'run'
+    r = subprocess.run([str(BIN/'medfast'), 'train', '--data', str(root), '--out', str(run), '--arch', 'small_vgg', '--size', '32',
+                        '--bs', '8', '--epochs', '1', '--lr', '1e-2'], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert {'model.safetensors', 'model.json', 'calibration.png', 'gradcam.png', 'valid_predictions.csv'} <= {p.name for p in run.iterdir()}
+    assert not list(run.glob('*.pkl'))
+    rep = pd.read_csv(run/'valid_predictions.csv')
+    r = subprocess.run(PREDICT + ['--model', str(run), *rep.input, '--out', str(tmp_path/'p.csv'), '--cpu'], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    got = pd.read_csv(tmp_path/'p.csv').set_index('input').loc[rep.input]
+    cols = [c for c in rep.columns if c.startswith('p_')]
+    np.testing.assert_allclose(got[cols].to_numpy(), rep[cols].to_numpy(), atol=1e-5)
