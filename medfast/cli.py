@@ -20,10 +20,11 @@ import pandas as pd
 from .phantoms import make_chest_xray
 from .sampling import plot_class_counts
 from .data import folder_dls, table_dls, _SKIP_FIX
-from .sources import medmnist_table
+from .sources import medmnist_table, nih_dls
+from .decisions import fit_decision
 from .metrics import summary_scores
 from .models import OFFLINE_WEIGHTS
-from .learner import classifier_learner, fine_tune_recipe
+from .learner import classifier_learner, fine_tune_recipe, is_multi_label
 from .interpret import interpret_learner
 from .cams import save_gradcam
 from .calibration import calibrate_learner
@@ -137,15 +138,22 @@ def _large_images(path, item:int)->bool:
     except OSError: return False  # an unreadable file is reported, with its reason, when the folder is scanned
 
 # %% ../nbs/09_cli.ipynb #2b5f064a
-def _train_dls(data, out:Path, size:int, bs:int, valid:str, balance:str, seed:int, labels:str|None, presize:float=2.0, on_bad:str='raise')->tuple:
+def _train_dls(data, out:Path, size:int, bs:int, valid:str, balance:str, seed:int, labels:str|None, presize:float=2.0, on_bad:str='raise',
+               images:str|None=None, no_finding:str='empty')->tuple:
     "DataLoaders for the train job, and the held-out test table to score once at the end (None when the data has none)"
     oversample_to = 1.0 if balance == 'oversample' else None
+    if data is not None and str(data).endswith(('.csv', '.csv.gz')):
+        if images is None: raise DataError(data, 'a label table needs its image folder', 'pass --images DIR, the folder its Image Index names are in')
+        cache = True if _large_images(images, round(size*presize)) else None
+        return nih_dls(data, images, size=size, bs=bs, no_finding=no_finding, seed=seed, on_bad=on_bad, presize=presize, oversample_to=oversample_to, cache=cache), None
     if data is not None and str(data).endswith('.npz'):
         vocab = labels.split(',') if labels else None
         df = medmnist_table(data, vocab)
-        if df.attrs['multi_label'] or df.attrs['ndim'] != 2: raise ValueError(f"{data}: medfast train handles single-label 2D MedMNIST files; this one is {'multi-label' if df.attrs['multi_label'] else '3D'}")
+        if df.attrs['ndim'] != 2: raise ValueError(f"{data}: a 3D MedMNIST file; medfast train handles 2D ones (for volumes see npz_volume_dls and volume_learner)")
+        delim = '|' if df.attrs['multi_label'] else None
         test = medmnist_table(data, vocab, valid='test')
-        return table_dls(df, size, bs, n_in=1 if df.image.iloc[0].ndim == 2 else 3, presize=presize, x_col='image', seed=seed, oversample_to=oversample_to), test[test.is_valid]
+        dls = table_dls(df, size, bs, n_in=1 if df.image.iloc[0].ndim == 2 else 3, presize=presize, x_col='image', seed=seed, oversample_to=oversample_to, label_delim=delim)
+        return dls, test[test.is_valid]
     path = _dataset(data, out, seed)
     _check_valid(path, valid)
     cache = True if _large_images(path, round(size*presize)) else None
@@ -157,7 +165,8 @@ def _train_dls(data, out:Path, size:int, bs:int, valid:str, balance:str, seed:in
 def _json(x): return None if x is None or x != x else round(float(x), 6)
 
 def _split_report(rep)->dict:
-    "One split of metrics.json: summary metrics at the argmax decision, item count and per-class table"
+    "One split of metrics.json: summary metrics at the decision, item count and the per-class (or per-label) table"
+    if rep.multi_label: return {**{k: _json(v) if isinstance(v, float) else v for k, v in rep.metrics.items()}, 'decision': 'per-label thresholds fitted on validation (F1)'}
     keys = ('accuracy', 'balanced_accuracy', 'macro_f1', 'mcc', 'auroc')
     s = summary_scores(rep.probs, rep.targs)
     per_class = {c: {k: _json(v) for k, v in row.items()} for c, row in rep.table.to_dict('index').items()}
@@ -182,8 +191,9 @@ def _run_info(args:dict, seconds:float)->dict:
 # %% ../nbs/09_cli.ipynb #800b612c
 def _side_by_side(metrics:dict)->str:
     "Validation and test summary metrics as a small text table"
-    keys = ('accuracy', 'balanced_accuracy', 'macro_f1', 'mcc', 'auroc')
     cols = {s: metrics[s] for s in ('valid', 'test') if metrics.get(s)}
+    ml = 'per_label' in metrics['valid']
+    keys = ('macro_auroc', 'macro_ap', 'mean_sensitivity', 'mean_specificity') if ml else ('accuracy', 'balanced_accuracy', 'macro_f1', 'mcc', 'auroc')
     return pd.DataFrame({s: [m[k] for k in keys] for s, m in cols.items()}, index=keys).round(3).to_string()
 
 # %% ../nbs/09_cli.ipynb #4f428c57
@@ -227,7 +237,7 @@ def _resolve(args:dict)->dict:
     return chosen
 
 # %% ../nbs/09_cli.ipynb #fda490a9
-RUN_FILES = ('run.json', 'metrics.json', 'history.csv', 'model.safetensors', 'model.json', 'learner.pkl', 'model.pth', 'per_class.csv',
+RUN_FILES = ('run.json', 'metrics.json', 'history.csv', 'model.safetensors', 'model.json', 'learner.pkl', 'model.pth', 'per_class.csv', 'per_label.csv', 'cooccurrence.png',
              'confusion.png', 'roc_pr.png', 'top_losses.csv', 'valid_predictions.csv', 'gradcam.png', 'calibration.png', 'checkpoints', 'models')  # what --overwrite may clear
 
 def _run_args(args:dict)->dict:
@@ -266,6 +276,11 @@ def _check_dls(dls, data, bs:int):
     c, n = dls.counts['before'], len(dls.train_ds)
     what = f"{c['train'].sum()} training images" + (f" ({n} after oversampling)" if n != c['train'].sum() else '')
     if not len(dls.train): raise DataError(src, f"{what} make no full batch of {bs}: training would take zero steps", f"pass --bs {max(1, 2**int(math.log2(max(1, n//2))))} or smaller")
+    if is_multi_label(dls):  # a rare finding may lack positives in a split: reported per label, not refused
+        for split in ('train', 'valid'):
+            none = list(c.index[c[split] == 0])
+            if none: print(f"no {'training' if split == 'train' else 'validation'} positives for {', '.join(map(str, none))}: their AUROC is reported as undefined")
+        return
     for split, other in (('train', 'add its images to the training split, or leave its folder out of --valid'), ('valid', 'add validation images of it, or merge split folders with --valid val,test')):
         missing = list(c.index[c[split] == 0])
         if missing: raise DataError(src, f"class {missing[0]!r} has no {'training' if split == 'train' else 'validation'} images", other)
@@ -274,6 +289,7 @@ def _check_dls(dls, data, bs:int):
 def _report_calibration(ctx:dict):
     "A temperature fitted on validation, kept in the model's decision rule, and the reliability diagram calibration.png"
     ctx['metrics']['calibration'] = calibrate_learner(ctx['learn'], fname=ctx['stage']/'calibration.png')
+    if ctx['learn'].multi_label: fit_decision(ctx['learn'])  # per-label thresholds on calibrated validation probabilities
 
 def _report_scores(ctx:dict):
     "Validation and test metrics at the argmax decision"
@@ -337,7 +353,7 @@ PICKLE_NOTE = ("learner.pkl is a Python pickle: loading it (fastai's load_learne
                "model.safetensors + model.json load with medfast.export.load_model without running code")
 
 def train_job(
-    data:str|None=None,               # class folders or a MedMNIST .npz; None writes a phantom dataset
+    data:str|None=None,               # class folders, a MedMNIST .npz, or an NIH-style label CSV (with `images`); None writes a phantom dataset
     out:str='runs/train',             # output folder
     arch:str|None=None,               # medfast, fastai or timm architecture; None: from `train_defaults`
     size:int|None=None,               # image size; None: from `train_defaults`
@@ -355,6 +371,8 @@ def train_job(
     overwrite:bool=False,             # clear an earlier run's files in `out` first
     resume:bool=False,                # continue the interrupted run in `out` from its last checkpoint
     pickle:bool=False,                # also write learner.pkl (see `PICKLE_NOTE`)
+    images:str|None=None,             # the image folder of a label CSV (NIH ChestX-ray14 layout)
+    no_finding:str='empty',           # a label CSV's 'No Finding': 'empty' (all-zero target) or 'label' (a label of its own)
     cbs:list|None=None,               # more fastai callbacks for the training fits (from Python)
 )->dict: # the contents of metrics.json: valid, test (None without a test split) and run
     "Train the recipe on a dataset, choose the epoch on validation, score the test split once, and write the report"
@@ -367,7 +385,7 @@ def train_job(
     if pretrained is None and not r['pretrained'] and r['arch'] not in ARCHS: print(f"{r['arch']} has no offline ImageNet weights here: training it from scratch")
     if pickle: print(PICKLE_NOTE)
     set_seed(seed)
-    dls, test = _train_dls(data, out, r['size'], r['bs'], valid, balance, seed, labels, r['presize'], on_bad)
+    dls, test = _train_dls(data, out, r['size'], r['bs'], valid, balance, seed, labels, r['presize'], on_bad, images, no_finding)
     _check_dls(dls, data, r['bs'])
     print(pd.concat(dls.counts, axis=1).to_string())
     learn = classifier_learner(dls, model, pretrained=r['pretrained'], weighted_loss=balance == 'weighted', path=out)
@@ -375,6 +393,7 @@ def train_job(
     if progress is None and not sys.stdout.isatty(): _epoch_lines(learn)
     ck = load_checkpoint(out) if resume else None
     if ck is not None: print(f"resuming after epoch {ck.epoch} from {ck.folder.relative_to(out)}")
+    if learn.multi_label: r['monitor'] = learn.monitor
     hist = fine_tune_recipe(learn, r['epochs'], r['freeze_epochs'], None if r['lr'] == 'find' else r['lr'], monitor=r['monitor'],
                             progress=progress is not False, cbs=[CheckpointCallback(out), *(cbs or [])], resume=ck)
     ctx = _report(learn, out, hist=hist, test=test, args=args, recipe=r, t0=t0, pickle=pickle)
@@ -396,7 +415,9 @@ def _data_args(d:argparse.ArgumentParser):
 
 def _train_args(t:argparse.ArgumentParser):
     "The options of `medfast train`"
-    t.add_argument('--data', help='class-folder dataset or MedMNIST .npz (default: a phantom chest X-ray dataset)')
+    t.add_argument('--data', help='class-folder dataset, MedMNIST .npz, or NIH-style label CSV with --images (default: a phantom chest X-ray dataset)')
+    t.add_argument('--images', help='image folder of a label CSV (Data_Entry_2017.csv, sample_labels.csv)')
+    t.add_argument('--no-finding', default='empty', choices=('empty', 'label'), help="a label CSV's No Finding: an all-zero target, or a label of its own (default: %(default)s)")
     t.add_argument('--out', default='runs/train', help='output folder (default: %(default)s)')
     t.add_argument('--arch', help='medfast, fastai or timm architecture (default: chosen from the data, see train_defaults)')
     t.add_argument('--size', type=_at_least(1), help='image size (default: the images\' own size up to 64 px, else 64)')

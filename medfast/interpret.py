@@ -289,7 +289,7 @@ def label_top_losses(
     rows = [dict(label=l, idx=i, actual='present' if targs[i, j] else 'absent', p_label=probs[i, j], loss=loss[i, j])
             for j, l in enumerate(vocab) for i in np.argsort(-loss[:, j], kind='stable')[:k]]
     res = pd.DataFrame(rows).set_index(['label', 'idx'])
-    if items is None: return res
+    if items is None or (hasattr(items, 'columns') and 'file' not in items): return res  # arrays (MedMNIST) have no file names
     files = items['file'] if hasattr(items, 'columns') else pd.Series(list(items))
     return res.assign(file=[str(files.iloc[i]) for i in res.index.get_level_values('idx')])[['file', 'actual', 'p_label', 'loss']]
 

@@ -154,3 +154,38 @@ def test_pickle_only_when_asked(tmp_path, capsys):
     assert (tmp_path/'run'/'learner.pkl').stat().st_size > 0 and 'runs any code it contains' in capsys.readouterr().out
     train_job(overwrite=True, **kw)
     assert not (tmp_path/'run'/'learner.pkl').exists() and (tmp_path/'run'/'model.safetensors').is_file()
+
+
+def _train(*args, check=True):
+    return run([str(BIN/'medfast'), 'train', '--arch', 'small_vgg', '--size', '32', '--bs', '16', '--epochs', '1', '--lr', '1e-2', *args], check=check)
+
+def test_train_on_an_nih_label_table(tmp_path):
+    "A multi-label NIH layout it has never seen: split by patient, per-label metrics.json, figures, thresholds kept in model.json"
+    import json
+    from medfast.phantoms import make_nih_chestxray
+    root = make_nih_chestxray(tmp_path, n_patients=40, size=48, seed=3)
+    csv = next(root.glob('*.csv'))
+    r = _train('--data', str(csv), '--images', str(root/'images'), '--out', str(tmp_path/'run'))
+    m = json.loads((tmp_path/'run'/'metrics.json').read_text())
+    assert {'macro_auroc', 'macro_ap', 'per_label'} <= set(m['valid']) and m['test'] is None
+    assert set(m['valid']['per_label']) == set(json.loads((tmp_path/'run'/'model.json').read_text())['vocab'])
+    assert len(m['calibration']['temperature']) == len(m['valid']['per_label'])  # one temperature per label
+    assert json.loads((tmp_path/'run'/'model.json').read_text())['decision']['thresholds'] is not None
+    for f in ('per_label.csv', 'cooccurrence.png', 'confusion.png', 'gradcam.png', 'calibration.png'): assert (tmp_path/'run'/f).stat().st_size > 0, f
+    assert 'macro_auroc' in r.stdout
+    r = _train('--data', str(csv), '--out', str(tmp_path/'run2'), check=False)
+    assert r.returncode == 2 and '--images DIR' in r.stderr, r.stderr
+
+def test_train_on_a_multi_label_npz(tmp_path):
+    "A ChestMNIST-style .npz (one 0/1 column per finding): validation picks, test scored once, per label"
+    import json, numpy as np
+    rng = np.random.default_rng(0)
+    arrs = {}
+    for s, n in [('train', 64), ('val', 24), ('test', 24)]:
+        y = (rng.random((n, 3)) < 0.4).astype(np.uint8)
+        arrs[f'{s}_images'] = (rng.integers(0, 50, (n, 28, 28)) + 60*y[:, :1, None]).astype(np.uint8)
+        arrs[f'{s}_labels'] = y
+    np.savez(tmp_path/'chest.npz', **arrs)
+    _train('--data', str(tmp_path/'chest.npz'), '--labels', 'a,b,c', '--size', '28', '--out', str(tmp_path/'run'))
+    m = json.loads((tmp_path/'run'/'metrics.json').read_text())
+    assert sorted(m['test']['per_label']) == ['a', 'b', 'c'] and m['test']['n'] == 24
