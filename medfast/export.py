@@ -286,7 +286,7 @@ def save_checkpoint(
         save_file(opt_t, str(tmp/'optimizer.safetensors'))
         kb = next((c for c in learn.cbs if isinstance(c, KeepBestCallback)), None)
         best_t, best = kb.state_dict() if kb is not None else ({}, None)
-        save_file(best_t, str(tmp/'best.safetensors'))
+        save_file({k: v.contiguous() for k, v in best_t.items()}, str(tmp/'best.safetensors'))  # channels-last weights are not contiguous
         rng_t, rng = rng_states(learn.dls)
         save_file(rng_t, str(tmp/'rng.safetensors'))
         state = dict(format='medfast.checkpoint', epoch=done, phase=st['phase'], rates=st['rates'],
