@@ -236,7 +236,12 @@ def _check_split(df:pd.DataFrame, label_delim, source)->None:
                         f"rename the folder(s) to match the training classes {twin}" if twin else "add training items of those classes, or remove their validation items")
     if absent: warnings.warn(f"{source}: class(es) {absent} have no validation items; their recall and AUROC cannot be measured")
 
-# %% ../nbs/02_data.ipynb #55137340
+# %% ../nbs/02_data.ipynb #bd9a5cc7
+def _item_names(df:pd.DataFrame)->list:
+    "How to name each item in a leak report: its file, else its table row (and split)"
+    if 'file' in df: return df.file.astype(str).tolist()
+    return [f"row {i}" + (f" ({s})" if s else '') for s, i in zip(df.get('split', pd.Series('', index=df.index)), df.index)]
+
 def _warn_leaks(leaks:pd.DataFrame, source)->None:
     "One warning per kind of leak, naming the first items"
     for kind, grp in leaks.groupby('kind', sort=True):
@@ -269,7 +274,7 @@ def table_dls(
     for c in (x_col, 'label', 'is_valid'):
         if c not in df: raise KeyError(f"no column {c!r} in the item table (columns: {list(df.columns)})")
     _check_split(df, label_delim, source)
-    leaks = leakage_audit(df, 'patient' if 'patient' in df else None, x_col, near=False, name_col='file' if 'file' in df else x_col) if audit else None
+    leaks = leakage_audit(df.assign(item=_item_names(df)), 'patient' if 'patient' in df else None, x_col, near=False, name_col='item') if audit else None
     if audit: _warn_leaks(leaks, source)
     counts = {'before': class_counts(df, label_delim)}
     if oversample_to is not None:

@@ -103,7 +103,7 @@ def chest_xray_phantom(
     pneumonia:bool=False,     # draw a consolidation?
     seed:int|np.random.Generator|None=None, # seed or generator; the same seed gives the same image
     severity:float|None=None, # opacity strength of the consolidation; random in `SEVERITY` when None
-    patient:int|None=None,    # seed of the patient's anatomy: images of one patient share it; None: drawn from `seed`
+    patient:int|None=None,    # seed of the patient's anatomy and positioning: images of one patient share it; None: drawn from `seed`
 )->tuple: # (uint8 image of shape (size, size), boolean lesion mask)
     "One seeded phantom chest X-ray and its lesion mask"
     if size < 16: raise ValueError(f"size={size} is too small to draw a chest; use size >= 16")
