@@ -50,15 +50,17 @@ def read_dicom(
     fn = Path(fn)
     if not fn.is_file(): raise DataError(fn, _not_file(fn), 'check the path')
     if fn.stat().st_size == 0: raise DataError(fn, 'empty file (0 bytes)', 'delete or replace it')
-    try: ds = pydicom.dcmread(fn)
-    except Exception as e:  # pydicom raises InvalidDicomError, EOFError, struct.error, ... on damaged headers
+    try:
+        ds = pydicom.dcmread(fn)
+        for _ in ds.iterall(): pass  # parse every element now: a damaged one fails here, not deep inside a later step
+        has_px, sop = 'PixelData' in ds, str(ds.get('SOPClassUID', 'unknown'))
+    except Exception as e:  # pydicom raises InvalidDicomError, EOFError, struct.error, NotImplementedError, ... on damaged headers
         raise DataError(fn, f"not a readable DICOM file ({type(e).__name__}: {str(e)[:120]})", 'delete or replace it') from None
-    if 'PixelData' not in ds:
-        raise DataError(fn, f"DICOM without pixel data (SOP class {ds.get('SOPClassUID', 'unknown')})", 'it is not an image: remove it from the image folders')
+    if not has_px: raise DataError(fn, f"DICOM without pixel data (SOP class {sop})", 'it is not an image: remove it from the image folders')
     try: ds.pixel_array
     except Exception as e:
         ts = getattr(ds, 'file_meta', Dataset()).get('TransferSyntaxUID', 'unknown')
-        if getattr(ts, 'is_compressed', False) and isinstance(e, (NotImplementedError, RuntimeError)):
+        if isinstance(ts, pydicom.uid.UID) and ts.is_transfer_syntax and ts.is_compressed and isinstance(e, (NotImplementedError, RuntimeError)):
             raise DataError(fn, f"cannot decode pixel data in transfer syntax {ts.name} ({str(e).splitlines()[0]})",
                             "install a decoder (pip install pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg) or convert the file, e.g. gdcmconv --raw") from None
         raise DataError(fn, f"damaged pixel data or image header (Rows, Columns, BitsAllocated, PhotometricInterpretation): {type(e).__name__}: {(str(e).splitlines() or [''])[0][:120]}",
@@ -132,14 +134,16 @@ def dicom_image(
     frame:int=0,          # frame of a multi-frame file
 )->Image.Image: # 'L' for one window, 'RGB' for three (or for colour files)
     "A DICOM frame as an 8-bit image through one window, or three windows as channels"
+    wins = windows if isinstance(windows, list) else [windows]
+    if len(wins) not in (1, 3): raise ValueError(f"windows={windows!r}: give one window or a list of three (one per channel)")
+    for w in wins: dicom_window(Dataset(), np.zeros(1), w if w != 'auto' else (0, 1))  # an unknown window name fails here, before reading
     ds = read_dicom(fn)
-    px = dicom_pixels(ds)
+    try: px = dicom_pixels(ds)
+    except (ValueError, TypeError, IndexError) as e: raise DataError(fn, f"damaged rescale values in the header ({type(e).__name__}: {str(e)[:80]})", 'delete or replace it') from None
     if ds.get('SamplesPerPixel', 1) > 1: return Image.fromarray((px[frame] if px.ndim == 4 else px).astype(np.uint8)).convert('RGB')
     if px.ndim == 3:
         if not -len(px) <= frame < len(px): raise DataError(fn, f"frame={frame} out of range, the file has {len(px)} frames", f"pass frame= from 0 to {len(px) - 1}")
         px = px[frame]
-    wins = windows if isinstance(windows, list) else [windows]
-    if len(wins) not in (1, 3): raise ValueError(f"windows={windows!r}: give one window or a list of three (one per channel)")
     chans = [window(px, *dicom_window(ds, px, w)) for w in wins]
     if ds.get('PhotometricInterpretation') == 'MONOCHROME1': chans = [1 - c for c in chans]
     return Image.fromarray(((np.stack(chans, -1) if len(chans) == 3 else chans[0])*255).round().astype(np.uint8))

@@ -11,7 +11,7 @@ import json
 import numpy as np, pandas as pd, pyarrow.parquet as pq
 from pathlib import Path
 from .sampling import patient_split
-from .data import _SKIP_FIX, read_image, table_dls
+from .data import _SKIP_FIX, _not_file, read_image, table_dls
 
 # %% auto #0
 __all__ = ['NIH_LABELS', 'nih_table', 'nih_dls', 'read_medmnist', 'medmnist_table', 'parquet_table']
@@ -159,9 +159,10 @@ def _hf_vocab(
     label_col:str='label', # the label column
 )->list|None: # the class names, or None when the file does not name them
     "Class names of `label_col` from a parquet file's Hugging Face `ClassLabel` metadata"
-    try: meta = (pq.read_schema(fn).metadata or {}).get(b'huggingface')
+    try:
+        meta = (pq.read_schema(fn).metadata or {}).get(b'huggingface')
+        feat = json.loads(meta).get('info', {}).get('features', {}).get(label_col, {}) if meta else {}
     except Exception as e: raise DataError(fn, f"not a readable parquet file ({type(e).__name__}: {str(e)[:100]})", 'download it again') from None
-    feat = json.loads(meta).get('info', {}).get('features', {}).get(label_col, {}) if meta else {}
     return list(feat['names']) if feat.get('_type') == 'ClassLabel' and 'names' in feat else None
 
 # %% ../nbs/03a_sources.ipynb #a39c1ea6
@@ -192,8 +193,11 @@ def parquet_table(
 )->pd.DataFrame: # image (bytes), label, split, file
     "Item table of Hugging Face image-classification parquet files"
     if on_bad not in ('raise', 'skip'): raise ValueError(f"on_bad={on_bad!r} must be 'raise' or 'skip'")
-    files = sorted(Path(files).rglob('*.parquet')) if Path(files).is_dir() else [Path(f) for f in ([files] if isinstance(files, (str, Path)) else files)]
-    if not files: raise DataError('parquet files', 'none given or found', 'pass the data/ folder or the .parquet files')
+    given = files
+    files = sorted(Path(files).rglob('*.parquet')) if isinstance(files, (str, Path)) and Path(files).is_dir() else [Path(f) for f in ([files] if isinstance(files, (str, Path)) else files)]
+    for f in files:
+        if not f.is_file(): raise DataError(f, _not_file(f), 'pass the data/ folder or existing .parquet files')
+    if not files: raise DataError(given if isinstance(given, (str, Path)) else 'parquet files', 'no .parquet files given or found', 'pass the data/ folder or the .parquet files')
     res, skipped = pd.concat([_parquet_rows(fn, vocab, image_col, label_col) for fn in files], ignore_index=True), {}
     for i, (b, f) in enumerate(zip(res.image, res.file) if check else ()):
         try: read_image(b, draft=True, name=f)
