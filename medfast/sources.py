@@ -75,14 +75,16 @@ def nih_dls(
     no_finding:str='empty',     # 'empty' or 'label', as in `nih_table`
     seed:int=42,                # seed for the split and the shuffling
     check:bool=True,            # decode every image first
-    on_bad:str='raise',         # 'raise' or 'skip' bad images
+    on_bad:str='raise',         # 'raise' or 'skip' bad images (listed in `dls.skipped`)
     **kwargs,                   # passed to `table_dls` (modality, n_in, presize, augmentation overrides)
 ):
-    "Multi-label DataLoaders of an NIH ChestX-ray14 layout, split by patient"
+    "Multi-label DataLoaders of an NIH ChestX-ray14 layout, split by patient; skipped images in `dls.skipped`"
     df = patient_split(nih_table(csv, images, no_finding, check, on_bad), valid_pct, label_delim='|', seed=seed)
     if not df.is_valid.any(): raise DataError(csv, f"the patient split left the validation set empty ({df.patient.nunique()} patient(s), {len(df)} image(s))",
                                               "nih_dls validates on whole patients: use a label file with more patients, or give the table an is_valid column and call table_dls(df, label_delim='|')")
-    return table_dls(df, size, bs, label_delim='|', seed=seed, source=Path(csv).name, **kwargs)
+    dls = table_dls(df, size, bs, label_delim='|', seed=seed, source=Path(csv).name, **kwargs)
+    dls.skipped = pd.DataFrame(df.attrs.get('skipped', []), columns=['file', 'reason'])
+    return dls
 
 # %% ../nbs/03a_sources.ipynb #edb3e50c
 def _image_ndim(x:np.ndarray)->int:
