@@ -11,14 +11,15 @@ import io, os, warnings, hashlib
 from concurrent.futures import ThreadPoolExecutor
 import numpy as np, pandas as pd
 from pathlib import Path
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from fastai.vision.all import (PILImage, PILImageBW, DataBlock, ImageBlock, CategoryBlock, MultiCategoryBlock, ColReader, ColSplitter,
                                Resize, ResizeMethod, aug_transforms, image_extensions)
-from .sampling import split_by_folder, stratified_split, oversample, class_counts
+from .sampling import split_by_folder, stratified_split, patient_split, patients_from_names, leakage_audit, oversample, class_counts
 
 # %% auto #0
-__all__ = ['SPLIT_NAMES', 'AUG_PRESETS', 'label_counts', 'ImageReadError', 'read_image', 'MedImage', 'MedImageBW', 'scan_folders',
-           'presize_tfms', 'image_block', 'cache_dir', 'presize_cache', 'table_dls', 'folder_dls', 'real_data']
+__all__ = ['SPLIT_NAMES', 'FILE_TYPES', 'AUG_PRESETS', 'label_counts', 'ImageReadError', 'read_image', 'MedImage', 'MedImageBW',
+           'scan_folders', 'presize_tfms', 'image_block', 'cache_dir', 'presize_cache', 'table_dls', 'folder_dls',
+           'real_data']
 
 # %% ../nbs/02_data.ipynb #806acd29
 class ImageReadError(DataError):
@@ -26,12 +27,21 @@ class ImageReadError(DataError):
 
 # %% ../nbs/02_data.ipynb #f87c8d74
 def _to_8bit(im:Image.Image)->Image.Image:
-    "Rescale a 16-bit or float image from its own min..max to 8 bits"
+    "Rescale a 16-bit or float image from its own min..max (of its finite pixels; NaN and inf become the minimum) to 8 bits"
     a = np.asarray(im, dtype=np.float32)
-    lo, hi = float(a.min()), float(a.max())
+    ok = np.isfinite(a)
+    lo, hi = (float(a[ok].min()), float(a[ok].max())) if ok.any() else (0., 0.)
+    a = np.where(ok, a, lo)
     return Image.fromarray(((a - lo)/(hi - lo if hi > lo else 1.)*255).round().astype(np.uint8))
 
-# %% ../nbs/02_data.ipynb #f168b030
+# %% ../nbs/02_data.ipynb #22651e89
+def _not_file(fn:Path)->str:
+    "What `fn`, which is not a regular file, is"
+    if fn.is_symlink() and not fn.exists(): return 'a symbolic link whose target is missing'
+    if fn.is_dir(): return 'a folder, not a file'
+    return 'not a regular file (a FIFO, socket or device)' if fn.exists() else 'no such file'
+
+# %% ../nbs/02_data.ipynb #fb50f8de
 def read_image(
     fn:str|Path|bytes,  # image file, or an encoded image's bytes (as stored in a parquet file)
     mode:str='L',       # Pillow mode to return: 'L' (grayscale) or 'RGB'
@@ -42,7 +52,7 @@ def read_image(
     if isinstance(fn, (bytes, bytearray)): src, size, fn = io.BytesIO(fn), len(fn), name or f"<{len(fn)} bytes>"
     else:
         src = fn = Path(fn)
-        if not fn.is_file(): raise ImageReadError(fn, 'no such file', 'check the path')
+        if not fn.is_file(): raise ImageReadError(fn, _not_file(fn), 'check the path')
         size = fn.stat().st_size
     if size == 0: raise ImageReadError(fn, 'empty file (0 bytes)', 'delete or replace it')
     try:
@@ -51,13 +61,13 @@ def read_image(
         im.load()
     except Image.DecompressionBombError as e:
         raise ImageReadError(fn, str(e), 'if you trust the file, raise PIL.Image.MAX_IMAGE_PIXELS before loading') from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+    except Exception as e:  # Pillow's decoders raise many kinds (OSError, SyntaxError, struct.error, ...) on damaged files
         raise ImageReadError(fn, f"cannot be read as an image ({str(e).replace(str(fn), Path(str(fn)).name)})", 'delete or replace it') from None
     if im.mode in ('I', 'F') or im.mode.startswith('I;16'): im = _to_8bit(im)
     if im.mode == 'P': im = im.convert('RGBA')
     return im.convert(mode)
 
-# %% ../nbs/02_data.ipynb #c52134cf
+# %% ../nbs/02_data.ipynb #2854c049
 class _ReadsSafely:
     @classmethod
     def create(cls, fn, **kwargs):
@@ -69,14 +79,14 @@ class _ReadsSafely:
 class MedImage(_ReadsSafely, PILImage):
     "An RGB `PILImage` (grayscale replicated to 3 channels) read with clear errors"
 
-# %% ../nbs/02_data.ipynb #002f9733
+# %% ../nbs/02_data.ipynb #c7563077
 class MedImageBW(_ReadsSafely, PILImageBW):
     "A one-channel `PILImageBW` read with clear errors"
 
-# %% ../nbs/02_data.ipynb #55bb86d8
+# %% ../nbs/02_data.ipynb #98cd79a6
 SPLIT_NAMES = ('train', 'val', 'valid', 'validation', 'test')
 
-# %% ../nbs/02_data.ipynb #9ae6f318
+# %% ../nbs/02_data.ipynb #3d07bb75
 def _class_dirs(path:Path)->list:
     "(split, class folder) pairs for a split layout (`train/<class>/`) or a bare one (`<class>/`)"
     subdirs = sorted(d for d in path.iterdir() if d.is_dir() and not d.name.startswith(('.', '__')))
@@ -84,25 +94,32 @@ def _class_dirs(path:Path)->list:
     if not any(d.name.lower() == 'train' for d in splits): return [(None, d) for d in subdirs]
     return [(s.name, c) for s in splits for c in sorted(c for c in s.iterdir() if c.is_dir() and not c.name.startswith('.'))]
 
-# %% ../nbs/02_data.ipynb #35cf8c0a
+# %% ../nbs/02_data.ipynb #2de53d6d
+FILE_TYPES = {}  # file suffix -> (check raising DataError, image type for (n_in, modality)); `medfast.dicom` adds '.dcm'
+
+# %% ../nbs/02_data.ipynb #a3b53805
 _SKIP_FIX = "delete or replace it, or pass on_bad='skip' to leave such files out (they are counted)"
 
 def _check_image(fn): read_image(fn, draft=True)
 
-def _bad_reason(fn:Path, exts=image_extensions, check=_check_image)->str|None:
-    "Why `fn` is not a usable image, or None"
-    if fn.suffix.lower() not in exts: return f"not an image file (extension {fn.suffix or 'none'!r})"
-    try: check(fn)
+def _bad_reason(fn:Path, exts=None, check=None, decode:bool=True)->str|None:
+    "Why `fn` is not a usable image (by its kind, its extension, then `check` if `decode`), or None"
+    if not fn.is_file(): return _not_file(fn)
+    exts = set(image_extensions) | set(FILE_TYPES) if exts is None else exts
+    if fn.suffix.lower() not in exts:
+        return f"not an image file (extension {fn.suffix or 'none'!r}{'; import medfast.dicom to read DICOM' if fn.suffix.lower() == '.dcm' else ''})"
+    check = check or FILE_TYPES.get(fn.suffix.lower(), (_check_image,))[0]
+    try: decode and check(fn)
     except DataError as e: return e.reason
 
-# %% ../nbs/02_data.ipynb #703e3a57
+# %% ../nbs/02_data.ipynb #2dbcd18d
 def scan_folders(
     path:str|Path,        # dataset folder: `<split>/<class>/*` or `<class>/*`
     check:bool=True,      # decode every image at reduced size to find unreadable files
     on_bad:str='raise',   # 'raise' on the first bad file, or 'skip' bad files and count them
-    exts=image_extensions, # file extensions that count as images, e.g. {'.dcm'}
-    verify=_check_image,  # raises `DataError` for a bad file (for DICOM: a DICOM check)
-)->pd.DataFrame: # columns file, label (and split for split layouts); `attrs['skipped']` lists skipped files
+    exts=None,            # file extensions that count as images; default Pillow's and those of `FILE_TYPES`
+    verify=None,          # raises `DataError` for a bad file; default by extension (`FILE_TYPES`, else `read_image`)
+)->pd.DataFrame: # columns file, label (and split for split layouts); `attrs['skipped']` lists skipped files with their reasons
     "Table of the images in a class-folder layout, checked for bad files"
     if on_bad not in ('raise', 'skip'): raise ValueError(f"on_bad={on_bad!r} must be 'raise' or 'skip'")
     path = Path(path).expanduser()
@@ -111,10 +128,10 @@ def scan_folders(
     if not dirs: raise DataError(path, 'no class folders', f"expected {path.name}/<class>/<image> or {path.name}/train/<class>/<image>")
     rows, skipped = [], []
     for split, d in dirs:
-        files = sorted(f for f in d.rglob('*') if f.is_file() and not f.name.startswith('.'))
+        files = sorted(f for f in d.rglob('*') if not f.is_dir() and not f.name.startswith('.'))
         if not files: raise DataError(d, 'class folder is empty', 'add its images or remove the folder')
         for f in files:
-            reason = _bad_reason(f, exts, verify) if check or f.suffix.lower() not in exts else None
+            reason = _bad_reason(f, exts, verify, decode=check)
             if reason is None: rows.append(dict(file=str(f), label=d.name, split=split))
             elif on_bad == 'raise': raise DataError(f, reason, _SKIP_FIX)
             else: skipped.append(dict(file=str(f), reason=reason))
@@ -123,11 +140,11 @@ def scan_folders(
     empty = sorted({str(d) for _, d in dirs} - {str(Path(f).parent) for f in df.file})
     if empty: raise DataError(empty[0], 'no readable images left in this class folder', 'fix its files or remove the folder')
     if df.label.nunique() < 2: raise DataError(path, f"found only the class {df.label.iloc[0]!r}", 'a classifier needs at least two class folders')
-    if skipped: warnings.warn(f"skipped {len(skipped)} bad file(s) under {path}; see .attrs['skipped']")
+    if skipped: warnings.warn(f"skipped {len(skipped)} bad file(s) under {path.name}/; .attrs['skipped'] lists each file and its reason")
     df.attrs['skipped'] = skipped
     return df
 
-# %% ../nbs/02_data.ipynb #e8d81e48
+# %% ../nbs/02_data.ipynb #722b4d43
 AUG_PRESETS = {
     'xray':    dict(do_flip=False, max_rotate=10., max_zoom=1.2, max_lighting=0.2, max_warp=0.),
     'ct':      dict(do_flip=True,  max_rotate=10., max_zoom=1.2, max_lighting=0.1, max_warp=0.),
@@ -135,7 +152,7 @@ AUG_PRESETS = {
     'natural': dict(),
 }
 
-# %% ../nbs/02_data.ipynb #c2a936fb
+# %% ../nbs/02_data.ipynb #d83e20f3
 def presize_tfms(
     size:int=224,           # final (batch) image size
     modality:str='xray',    # a key of `AUG_PRESETS`
@@ -148,7 +165,7 @@ def presize_tfms(
     item = Resize(round(size*presize), method=ResizeMethod.Squish)
     return [item], aug_transforms(size=size, **{**AUG_PRESETS[modality], **kwargs})
 
-# %% ../nbs/02_data.ipynb #cc5d0cf7
+# %% ../nbs/02_data.ipynb #f28f986b
 @renamed_params(channels='n_in')
 def image_block(
     size:int=224,           # final image size
@@ -168,14 +185,14 @@ def image_block(
                      get_x=ColReader(x_col), get_y=ColReader('label', label_delim=label_delim), splitter=ColSplitter('is_valid'),
                      item_tfms=item_tfms, batch_tfms=batch_tfms)
 
-# %% ../nbs/02_data.ipynb #5f8f54d7
+# %% ../nbs/02_data.ipynb #8b2019b2
 def cache_dir(
     cache=True,   # a folder, or True for the default: `$MEDFAST_CACHE`, else ~/.cache/medfast
 )->Path:
     "The folder of presized copies: `<cache>/presized`"
     return (Path(os.environ.get('MEDFAST_CACHE', Path.home()/'.cache'/'medfast')) if cache is True else Path(cache))/'presized'
 
-# %% ../nbs/02_data.ipynb #ce50adab
+# %% ../nbs/02_data.ipynb #239c8cb9
 def _cached_copy(fn, size:int, mode:str, root:Path)->str:
     "The path of `fn` resized to `size` × `size` in the cache, written first if missing"
     p = Path(fn)
@@ -188,7 +205,7 @@ def _cached_copy(fn, size:int, mode:str, root:Path)->str:
         os.replace(tmp, dest)
     return str(dest)
 
-# %% ../nbs/02_data.ipynb #6d9ea204
+# %% ../nbs/02_data.ipynb #c94f2ecf
 def presize_cache(
     df:pd.DataFrame,        # item table with image files in `x_col`
     size:int,               # side of the copies: the item size, presize × final size
@@ -204,7 +221,36 @@ def presize_cache(
     with ThreadPoolExecutor(workers or os.cpu_count()) as ex: files = list(ex.map(lambda f: _cached_copy(f, size, mode, root), df[x_col]))
     return df.assign(**{x_col: files, 'source_file': df[x_col].astype(str)})
 
-# %% ../nbs/02_data.ipynb #e90496c3
+# %% ../nbs/02_data.ipynb #bb7bdb2c
+def _check_split(df:pd.DataFrame, label_delim, source)->None:
+    "Raise `DataError` (naming `source`) for a split that cannot train or be validated; warn of classes without validation images"
+    trn, val = df[~df.is_valid.astype(bool)], df[df.is_valid.astype(bool)]
+    if trn.empty or val.empty:
+        raise DataError(source, f"the {'training' if trn.empty else 'validation'} set is empty ({len(trn)} training, {len(val)} validation items)",
+                        "give both sides items: another valid= folder or valid_pct=, more patients, or an is_valid column with both values")
+    if label_delim: return
+    missing, absent = sorted(set(val.label) - set(trn.label)), sorted(set(trn.label) - set(val.label))
+    if missing:
+        twin = {m: t for m in missing for t in set(trn.label) if str(t).lower() == str(m).lower()}
+        raise DataError(source, f"class(es) {missing} have validation items but no training items",
+                        f"rename the folder(s) to match the training classes {twin}" if twin else "add training items of those classes, or remove their validation items")
+    if absent: warnings.warn(f"{source}: class(es) {absent} have no validation items; their recall and AUROC cannot be measured")
+
+# %% ../nbs/02_data.ipynb #bd9a5cc7
+def _item_names(df:pd.DataFrame)->list:
+    "How to name each item in a leak report: its file, else its table row (and split)"
+    if 'file' in df: return df.file.astype(str).tolist()
+    return [f"row {i}" + (f" ({s})" if s else '') for s, i in zip(df.get('split', pd.Series('', index=df.index)), df.index)]
+
+def _warn_leaks(leaks:pd.DataFrame, source)->None:
+    "One warning per kind of leak, naming the first items"
+    for kind, grp in leaks.groupby('kind', sort=True):
+        eg = '; '.join(f"{Path(str(t)).name} = {Path(str(v)).name}" if kind != 'shared patient' else str(p) for p, t, v in zip(grp.patient, grp.train, grp.valid))
+        warnings.warn(f"{source}: {len(grp)} {kind}(s) across training and validation ({eg[:200]}); see dls.leakage. "
+                      + ("Split by patient (patient_split, or folder_dls(valid_pct=..., patient=...))" if kind == 'shared patient' else "Remove the copies")
+                      + ", or pass audit=False to skip this check")
+
+# %% ../nbs/02_data.ipynb #f4cd483a
 @renamed_params(channels='n_in')
 def table_dls(
     df:pd.DataFrame,             # item table with an image column, `label` and `is_valid`
@@ -220,11 +266,16 @@ def table_dls(
     img_cls=None,                # image type (default by `n_in`)
     seed:int=42,                 # seed for the oversampling and the shuffling
     num_workers:int=0,           # DataLoader worker processes
+    audit:bool=True,             # warn of patients and exact copies shared by training and validation (kept as `dls.leakage`)
+    source='item table',         # what to call the data in errors and warnings (a folder or file)
     **kwargs,                    # overrides for `aug_transforms`
 ):
-    "Presized DataLoaders from a split item table, optionally oversampled, keeping the table and its counts"
+    "Presized DataLoaders from a split item table, checked and audited for leaks, optionally oversampled, keeping the table and its counts"
     for c in (x_col, 'label', 'is_valid'):
         if c not in df: raise KeyError(f"no column {c!r} in the item table (columns: {list(df.columns)})")
+    _check_split(df, label_delim, source)
+    leaks = leakage_audit(df.assign(item=_item_names(df)), 'patient' if 'patient' in df else None, x_col, near=False, name_col='item') if audit else None
+    if audit: _warn_leaks(leaks, source)
     counts = {'before': class_counts(df, label_delim)}
     if oversample_to is not None:
         df = oversample(df, oversample_to, seed=seed, label_delim=label_delim)
@@ -232,13 +283,29 @@ def table_dls(
     if cache is not None: df = presize_cache(df, round(size*presize), cache, x_col, 'L' if n_in == 1 else 'RGB')
     blk = image_block(size, modality, n_in, presize, label_delim=label_delim, x_col=x_col, img_cls=img_cls, **kwargs)
     dls = blk.dataloaders(df, bs=bs, num_workers=num_workers, seed=seed)
-    dls.items, dls.counts = df, counts
+    dls.items, dls.counts, dls.leakage = df, counts, leaks
     return dls
 
-# %% ../nbs/02_data.ipynb #9b9c2857
+# %% ../nbs/02_data.ipynb #835ff76d
 label_counts = deprecated_alias(class_counts, 'label_counts')
 
-# %% ../nbs/02_data.ipynb #7462760d
+# %% ../nbs/02_data.ipynb #fe3b67c6
+def _split_table(df:pd.DataFrame, train, valid, valid_pct, seed:int)->pd.DataFrame:
+    "The used rows with `is_valid`: by split folders, or by a seeded split of patients (if known) or of images"
+    split = (lambda t, pct: patient_split(t, pct, seed=seed)) if 'patient' in df else (lambda t, pct: stratified_split(t, pct, seed=seed))
+    if 'split' not in df: return split(df, 0.2 if valid_pct is None else valid_pct)
+    if valid_pct is None: return split_by_folder(df, train, valid)
+    return split(df[df.split.isin([train] if isinstance(train, str) else train)], valid_pct)
+
+# %% ../nbs/02_data.ipynb #c1c86ded
+def _file_type(path:Path, df:pd.DataFrame, n_in:int, modality:str)->dict:
+    "The `img_cls` for a folder of a `FILE_TYPES` format, or nothing for Pillow images"
+    kinds = {Path(f).suffix.lower() in FILE_TYPES and Path(f).suffix.lower() for f in df.file}
+    if kinds == {False}: return {}
+    if len(kinds) > 1: raise DataError(path, f"mixes {sorted(k for k in kinds if k)} files with other images", "keep one format per dataset: convert them, or move one kind out")
+    return dict(img_cls=FILE_TYPES[kinds.pop()][1](n_in, modality))
+
+# %% ../nbs/02_data.ipynb #2f24f952
 @renamed_params(channels='n_in')
 def folder_dls(
     path:str|Path,               # dataset folder (`<split>/<class>/*` or `<class>/*`)
@@ -246,31 +313,33 @@ def folder_dls(
     bs:int=64,                   # batch size
     valid:str|list='val',        # validation folder(s) of a split layout; ['val', 'test'] merges them
     train:str|list='train',      # training folder(s) of a split layout
-    valid_pct:float|None=None,   # if set, a seeded stratified split of the training folder(s) instead
+    valid_pct:float|None=None,   # if set, a seeded split of the training folder(s) instead, by patient when names give one
     oversample_to:float|None=None, # oversample training minorities to this × majority count (1.0: balance)
-    modality:str='xray',         # augmentation preset
+    modality:str='xray',         # augmentation preset (and the DICOM windows)
     n_in:int=3,                  # channels: 3 for pretrained RGB stems, 1 for single-channel models
     presize:float=2.0,           # item resize = presize × size
     seed:int=42,                 # seed for the split, the oversampling and the shuffling
     check:bool=True,             # decode every image at reduced size first
-    on_bad:str='raise',          # 'raise' or 'skip' bad files (counted)
+    on_bad:str='raise',          # 'raise' or 'skip' bad files (counted in `dls.skipped`)
     num_workers:int=0,           # DataLoader worker processes
     cache=None,                  # presized cache, as in `table_dls`
+    patient='auto',              # read patients from file names: 'auto' (built-in rules), a regex, a function of the path; None: no patients
+    audit:bool=True,             # warn of shared patients and exact copies across the split (`dls.leakage`)
     **kwargs,                    # overrides for `aug_transforms`
 ):
-    "Checked, split, optionally oversampled, presized DataLoaders from a class-folder dataset"
+    "Checked, patient-aware split, audited, optionally oversampled, presized DataLoaders from a class-folder dataset"
+    path = Path(path).expanduser()
     df = scan_folders(path, check=check, on_bad=on_bad)
-    heldout = df.iloc[:0]
-    if 'split' in df:
-        if valid_pct is None: used = split_by_folder(df, train, valid)
-        else: used = stratified_split(df[df.split.isin([train] if isinstance(train, str) else train)], valid_pct, seed=seed)
-        heldout = df[~df.file.isin(used.file)]
-    else: used = stratified_split(df, 0.2 if valid_pct is None else valid_pct, seed=seed)
-    dls = table_dls(used, size, bs, modality, n_in, presize, oversample_to=oversample_to, cache=cache, seed=seed, num_workers=num_workers, **kwargs)
-    dls.heldout = heldout
+    ids = patients_from_names(df.file, patient)
+    if ids is not None: df['patient'] = ids.to_numpy()
+    used, ftype = _split_table(df, train, valid, valid_pct, seed), _file_type(path, df, n_in, modality)
+    if ftype and cache is not None: raise DataError(path, 'the presized cache reads Pillow images, not these files', 'pass cache=None')
+    dls = table_dls(used, size, bs, modality, n_in, presize, oversample_to=oversample_to, cache=cache, seed=seed, num_workers=num_workers,
+                    audit=audit, source=f"{path.name}/", **{**ftype, **kwargs})
+    dls.heldout, dls.skipped = df[~df.file.isin(used.file)], pd.DataFrame(df.attrs['skipped'], columns=['file', 'reason'])
     return dls
 
-# %% ../nbs/02_data.ipynb #98d00702
+# %% ../nbs/02_data.ipynb #bbb98cd5
 def real_data(
     name:str,               # dataset folder name, e.g. 'nih_chestxray14'
     required:bool=False,    # raise `DataError` instead of returning None when absent

@@ -13,12 +13,12 @@ from PIL import Image
 import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, CTImageStorage, generate_uid
-from pydicom.errors import InvalidDicomError
 from fastai.vision.all import PILImage, PILImageBW
+from .data import FILE_TYPES, _not_file
 
 # %% auto #0
-__all__ = ['WINDOWS', 'write_dicom', 'read_dicom', 'dicom_pixels', 'window', 'dicom_window', 'dicom_image', 'dicom_type',
-           'check_dicom']
+__all__ = ['WINDOWS', 'MODALITY_WINDOWS', 'write_dicom', 'read_dicom', 'dicom_pixels', 'window', 'dicom_window', 'dicom_image',
+           'dicom_type', 'check_dicom', 'dicom_folder_type']
 
 # %% ../nbs/03_dicom.ipynb #22d76ed6
 def write_dicom(
@@ -48,17 +48,23 @@ def read_dicom(
 )->Dataset:
     "Read a DICOM file, checking that it has decodable pixel data"
     fn = Path(fn)
-    if not fn.is_file(): raise DataError(fn, 'no such file', 'check the path')
-    try: ds = pydicom.dcmread(fn)
-    except (InvalidDicomError, OSError, EOFError, ValueError) as e:
-        raise DataError(fn, f"not a readable DICOM file ({e})", 'delete or replace it') from None
-    if 'PixelData' not in ds:
-        raise DataError(fn, f"DICOM without pixel data (SOP class {ds.get('SOPClassUID', 'unknown')})", 'it is not an image: remove it from the image folders')
+    if not fn.is_file(): raise DataError(fn, _not_file(fn), 'check the path')
+    if fn.stat().st_size == 0: raise DataError(fn, 'empty file (0 bytes)', 'delete or replace it')
+    try:
+        ds = pydicom.dcmread(fn)
+        for _ in ds.iterall(): pass  # parse every element now: a damaged one fails here, not deep inside a later step
+        has_px, sop = 'PixelData' in ds, str(ds.get('SOPClassUID', 'unknown'))
+    except Exception as e:  # pydicom raises InvalidDicomError, EOFError, struct.error, NotImplementedError, ... on damaged headers
+        raise DataError(fn, f"not a readable DICOM file ({type(e).__name__}: {str(e)[:120]})", 'delete or replace it') from None
+    if not has_px: raise DataError(fn, f"DICOM without pixel data (SOP class {sop})", 'it is not an image: remove it from the image folders')
     try: ds.pixel_array
-    except (NotImplementedError, RuntimeError, ValueError) as e:
-        ts = ds.file_meta.get('TransferSyntaxUID', 'unknown')
-        raise DataError(fn, f"cannot decode pixel data in transfer syntax {getattr(ts, 'name', ts)} ({str(e).splitlines()[0]})",
-                        "install a decoder (pip install pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg) or convert the file, e.g. gdcmconv --raw") from None
+    except Exception as e:
+        ts = getattr(ds, 'file_meta', Dataset()).get('TransferSyntaxUID', 'unknown')
+        if isinstance(ts, pydicom.uid.UID) and ts.is_transfer_syntax and ts.is_compressed and isinstance(e, (NotImplementedError, RuntimeError)):
+            raise DataError(fn, f"cannot decode pixel data in transfer syntax {ts.name} ({str(e).splitlines()[0]})",
+                            "install a decoder (pip install pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg) or convert the file, e.g. gdcmconv --raw") from None
+        raise DataError(fn, f"damaged pixel data or image header (Rows, Columns, BitsAllocated, PhotometricInterpretation): {type(e).__name__}: {(str(e).splitlines() or [''])[0][:120]}",
+                        'delete or replace it') from None
     return ds
 
 # %% ../nbs/03_dicom.ipynb #caaec765
@@ -94,7 +100,16 @@ def window(
     if width <= 0: raise ValueError(f"width={width} must be positive")
     return np.clip((np.asarray(a, np.float32) - (center - width/2))/width, 0, 1)
 
-# %% ../nbs/03_dicom.ipynb #6d67d917
+# %% ../nbs/03_dicom.ipynb #2e592ec7
+def _stored_window(ds:Dataset)->tuple|None:
+    "The file's first (WindowCenter, WindowWidth) if both are numbers and the width is positive, else None"
+    try:
+        first = lambda v: float(v[0] if isinstance(v, pydicom.multival.MultiValue) else v)
+        c, w = first(ds.WindowCenter), first(ds.WindowWidth)
+    except (AttributeError, TypeError, ValueError, IndexError): return None
+    return (c, w) if np.isfinite(c) and np.isfinite(w) and w > 0 else None
+
+# %% ../nbs/03_dicom.ipynb #ed1e2cf8
 def dicom_window(
     ds:Dataset,           # the dataset (for its stored window)
     px:np.ndarray,        # its pixels in real units
@@ -105,34 +120,35 @@ def dicom_window(
         if win not in WINDOWS: raise ValueError(f"window {win!r} is unknown; choose one of {list(WINDOWS)}, 'auto' or (center, width)")
         return WINDOWS[win]
     if win != 'auto': return tuple(win)
-    if 'WindowCenter' in ds and 'WindowWidth' in ds:
-        first = lambda v: float(v[0] if isinstance(v, pydicom.multival.MultiValue) else v)
-        return first(ds.WindowCenter), first(ds.WindowWidth)
+    stored = _stored_window(ds)
+    if stored: return stored
     if ds.get('Modality') == 'CT': return WINDOWS['mediastinum']
     fg = px[px > px.min()]
     lo, hi = np.percentile(fg if fg.size > 0.05*px.size else px, [0.5, 99.5])
     return (lo + hi)/2, max(hi - lo, 1e-3)
 
-# %% ../nbs/03_dicom.ipynb #2a27ad70
+# %% ../nbs/03_dicom.ipynb #6aed2e40
 def dicom_image(
     fn:str|Path,          # DICOM file
     windows='auto',       # a window ('auto', a name, (center, width)) or a list of three for RGB channels
     frame:int=0,          # frame of a multi-frame file
 )->Image.Image: # 'L' for one window, 'RGB' for three (or for colour files)
     "A DICOM frame as an 8-bit image through one window, or three windows as channels"
+    wins = windows if isinstance(windows, list) else [windows]
+    if len(wins) not in (1, 3): raise ValueError(f"windows={windows!r}: give one window or a list of three (one per channel)")
+    for w in wins: dicom_window(Dataset(), np.zeros(1), w if w != 'auto' else (0, 1))  # an unknown window name fails here, before reading
     ds = read_dicom(fn)
-    px = dicom_pixels(ds)
+    try: px = dicom_pixels(ds)
+    except (ValueError, TypeError, IndexError) as e: raise DataError(fn, f"damaged rescale values in the header ({type(e).__name__}: {str(e)[:80]})", 'delete or replace it') from None
     if ds.get('SamplesPerPixel', 1) > 1: return Image.fromarray((px[frame] if px.ndim == 4 else px).astype(np.uint8)).convert('RGB')
     if px.ndim == 3:
         if not -len(px) <= frame < len(px): raise DataError(fn, f"frame={frame} out of range, the file has {len(px)} frames", f"pass frame= from 0 to {len(px) - 1}")
         px = px[frame]
-    wins = windows if isinstance(windows, list) else [windows]
-    if len(wins) not in (1, 3): raise ValueError(f"windows={windows!r}: give one window or a list of three (one per channel)")
     chans = [window(px, *dicom_window(ds, px, w)) for w in wins]
     if ds.get('PhotometricInterpretation') == 'MONOCHROME1': chans = [1 - c for c in chans]
     return Image.fromarray(((np.stack(chans, -1) if len(chans) == 3 else chans[0])*255).round().astype(np.uint8))
 
-# %% ../nbs/03_dicom.ipynb #5a9aaf5f
+# %% ../nbs/03_dicom.ipynb #ea3e6b79
 @renamed_params(channels='n_in')
 def dicom_type(
     windows='auto',     # as for `dicom_image`
@@ -147,7 +163,20 @@ def dicom_type(
         return base.create.__func__(cls, fn, **kwargs)
     return type('DicomImage' if n_in == 3 else 'DicomImageBW', (base,), {'create': classmethod(create), 'windows': windows})
 
-# %% ../nbs/03_dicom.ipynb #b555c0ca
+# %% ../nbs/03_dicom.ipynb #1ecdb6f4
 def check_dicom(fn:str|Path):
     "Raise `DataError` if `fn` is not a DICOM image medfast can decode"
     read_dicom(fn)
+
+# %% ../nbs/03_dicom.ipynb #9d27d6f7
+MODALITY_WINDOWS = {'ct': ('auto', ['lung', 'mediastinum', 'bone'])}  # modality -> (window for n_in=1, windows for n_in=3); others: 'auto'
+
+def dicom_folder_type(
+    n_in:int=3,           # channels: 3 or 1
+    modality:str='ct',    # a modality preset of `medfast.data.AUG_PRESETS`
+)->type:
+    "The DICOM image type `folder_dls` uses for `.dcm` files: the windows `MODALITY_WINDOWS` gives the modality"
+    one, three = MODALITY_WINDOWS.get(modality, ('auto', 'auto'))
+    return dicom_type(three if n_in == 3 else one, n_in)
+
+FILE_TYPES['.dcm'] = (check_dicom, dicom_folder_type)

@@ -103,11 +103,12 @@ def chest_xray_phantom(
     pneumonia:bool=False,     # draw a consolidation?
     seed:int|np.random.Generator|None=None, # seed or generator; the same seed gives the same image
     severity:float|None=None, # opacity strength of the consolidation; random in `SEVERITY` when None
+    patient:int|None=None,    # seed of the patient's anatomy and positioning: images of one patient share it; None: drawn from `seed`
 )->tuple: # (uint8 image of shape (size, size), boolean lesion mask)
     "One seeded phantom chest X-ray and its lesion mask"
     if size < 16: raise ValueError(f"size={size} is too small to draw a chest; use size >= 16")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    img, lungs, uv = _chest_anatomy(size, rng)
+    img, lungs, uv = _chest_anatomy(size, rng if patient is None else np.random.default_rng(patient))
     mask = np.zeros((size, size), bool)
     if pneumonia:
         op, mask = _consolidation(size, rng, lungs, uv, rng.uniform(*SEVERITY) if severity is None else severity)
@@ -115,12 +116,12 @@ def chest_xray_phantom(
     elif rng.random() < 0.3: img = img + _consolidation(size, rng, lungs, uv, rng.uniform(0.02, 0.05))[0]
     return _expose(img, rng), mask
 
-# %% ../nbs/03c_phantoms.ipynb #6a4513fc
+# %% ../nbs/03c_phantoms.ipynb #72aa18b1
 KAGGLE_CHEST_XRAY = {'train': {'NORMAL': 1341, 'PNEUMONIA': 3875},
                      'val':   {'NORMAL': 8,    'PNEUMONIA': 8},
                      'test':  {'NORMAL': 234,  'PNEUMONIA': 390}}
 
-# %% ../nbs/03c_phantoms.ipynb #f2399841
+# %% ../nbs/03c_phantoms.ipynb #cafe2180
 def scale_counts(
     counts:dict,        # {split: {class: n}}
     frac:float,         # fraction to keep
@@ -130,11 +131,13 @@ def scale_counts(
     if not 0 < frac: raise ValueError(f"frac={frac} must be positive")
     return {s: {c: max(min_n, round(n*frac)) for c, n in d.items()} for s, d in counts.items()}
 
-# %% ../nbs/03c_phantoms.ipynb #f8633e52
-def _kaggle_name(label, patient):
-    return f"IM-{patient:04d}-0001.jpeg" if label == 'NORMAL' else f"person{patient}_bacteria_1.jpeg"
+# %% ../nbs/03c_phantoms.ipynb #aaecd1a5
+def _kaggle_name(label:str, patient:int, k:int=1)->str:
+    "Kaggle-style name of image `k` of `patient`: (NORMAL2-)IM-<patient>-<k> for normal, person<patient>_<bacteria|virus>_<k> for pneumonia"
+    if label == 'NORMAL': return f"{'NORMAL2-' if patient % 2 == 0 else ''}IM-{patient:04d}-{k:04d}.jpeg"
+    return f"person{patient}_{'virus' if patient % 3 == 0 else 'bacteria'}_{k}.jpeg"
 
-# %% ../nbs/03c_phantoms.ipynb #063afd01
+# %% ../nbs/03c_phantoms.ipynb #eed0dbab
 @renamed_params(sz='size')
 def make_chest_xray(
     path:str|Path,            # folder to write into; `chest_xray/` is created inside it
@@ -143,21 +146,25 @@ def make_chest_xray(
     seed:int=0,               # seed for the whole dataset
     severity:tuple=SEVERITY,  # (min, max) consolidation strength; lower makes the task harder
     quality:int=92,           # JPEG quality
+    images_per_patient:tuple=(1, 3), # (min, max) images of one patient, sharing their anatomy; (1, 1): one each
 )->Path: # the `chest_xray` folder
     "Write a seeded phantom copy of the Kaggle pneumonia chest X-ray layout"
     counts = {**scale_counts(KAGGLE_CHEST_XRAY, 0.1), 'val': KAGGLE_CHEST_XRAY['val']} if counts is None else counts
     bad = [f"{s}/{c}" for s, d in counts.items() for c in d if c not in ('NORMAL', 'PNEUMONIA')]
     if bad: raise ValueError(f"unknown classes {bad}: counts must be {{split: {{'NORMAL': n, 'PNEUMONIA': n}}}}")
+    lo, hi = images_per_patient
+    if not 1 <= lo <= hi: raise ValueError(f"images_per_patient={images_per_patient} must be (min, max) with 1 <= min <= max")
     path = Path(path); root, mroot = path/'chest_xray', path/'chest_xray_masks'
     rng, rows, patient = np.random.default_rng(seed), [], 0
     for split, d in counts.items():
         for label, n in d.items():
             (root/split/label).mkdir(parents=True, exist_ok=True)
-            for _ in range(n):
-                patient += 1
+            for i in range(n):
+                if i == 0 or k == n_img: patient, k, n_img, anat = patient + 1, 0, rng.integers(lo, hi + 1), rng.integers(2**31)
+                k += 1
                 sev = rng.uniform(*severity) if label == 'PNEUMONIA' else 0.
-                img, mask = chest_xray_phantom(size, label == 'PNEUMONIA', rng, severity=sev or None)
-                fn = Path(split)/label/_kaggle_name(label, patient)
+                img, mask = chest_xray_phantom(size, label == 'PNEUMONIA', rng, severity=sev or None, patient=anat)
+                fn = Path(split)/label/_kaggle_name(label, patient, k)
                 Image.fromarray(img).save(root/fn, quality=quality)
                 mfn = ''
                 if mask.any():
@@ -168,14 +175,14 @@ def make_chest_xray(
     pd.DataFrame(rows).to_csv(path/'chest_xray.csv', index=False)
     return root
 
-# %% ../nbs/03c_phantoms.ipynb #d29de196
+# %% ../nbs/03c_phantoms.ipynb #e7ed574e
 def _in_lung(lungs, rng):
     "A random pixel well inside the lungs, as (row, col)"
     ys, xs = np.nonzero(lungs >= 0.9*lungs.max())
     i = rng.integers(len(ys))
     return ys[i], xs[i]
 
-# %% ../nbs/03c_phantoms.ipynb #5abc5256
+# %% ../nbs/03c_phantoms.ipynb #c0c84eca
 def _blob(sz, rng, lungs, uv, r):
     "A round opacity of radius `r` centred in a lung (a nodule or a mass): (opacity, mask)"
     u, v = uv
@@ -183,7 +190,7 @@ def _blob(sz, rng, lungs, uv, r):
     op = _soft(np.sqrt((u - u[y, x])**2 + (v - v[y, x])**2) - r, r/4)
     return 0.22*op, op > 0.5
 
-# %% ../nbs/03c_phantoms.ipynb #c4b22ff6
+# %% ../nbs/03c_phantoms.ipynb #3aec57af
 def _effusion(sz, rng, lungs, uv):
     "Pleural fluid at one lung base, its meniscus rising towards the chest wall: (opacity, mask)"
     u, v = uv
@@ -192,7 +199,7 @@ def _effusion(sz, rng, lungs, uv):
     fluid = side*_soft(top - v, 0.03)
     return 0.3*fluid, fluid > 0.5
 
-# %% ../nbs/03c_phantoms.ipynb #f07726e2
+# %% ../nbs/03c_phantoms.ipynb #580a78db
 def _pneumothorax(sz, rng, lungs, uv):
     "Air between lung and chest wall at one apex: a dark rim without vessels and a thin pleural line: (opacity, mask)"
     u, v = uv
@@ -202,14 +209,14 @@ def _pneumothorax(sz, rng, lungs, uv):
     line = side*_soft(np.abs(np.abs(u) - edge) - 0.006, 0.004)*_soft(v - 0.2, 0.05)
     return 0.07*line - 0.08*air, air > 0.5
 
-# %% ../nbs/03c_phantoms.ipynb #f45c6f26
+# %% ../nbs/03c_phantoms.ipynb #b11574da
 def _frame(arrays, rng):
     "The same random zoom and shift of each array (how a patient fills the detector), for one patient"
     sz, z, sh = arrays[0].shape[0], rng.uniform(0.8, 1.2), rng.uniform(-0.12, 0.12, 2)*arrays[0].shape[0]
     off = (sz - 1)/2*(1 - 1/z) + sh
     return [affine_transform(a, np.eye(2)/z, offset=off, order=1, mode='nearest') for a in arrays]
 
-# %% ../nbs/03c_phantoms.ipynb #789fbf94
+# %% ../nbs/03c_phantoms.ipynb #283b9eb8
 def _electrodes(img, rng):
     "Zero to three bright ECG electrodes at random places"
     sz = img.shape[0]
@@ -217,7 +224,7 @@ def _electrodes(img, rng):
     for cy, cx in rng.uniform(0.1, 0.9, (rng.integers(0, 4), 2))*sz: img = np.where((y - cy)**2 + (x - cx)**2 < (sz/40 + 1)**2, 0.9, img)
     return img
 
-# %% ../nbs/03c_phantoms.ipynb #e9db2099
+# %% ../nbs/03c_phantoms.ipynb #8f8271cf
 _DRAW = {'Effusion': _effusion,
          'Consolidation': lambda sz, rng, lungs, uv: _consolidation(sz, rng, lungs, uv, rng.uniform(0.12, 0.3)),
          'Nodule': lambda sz, rng, lungs, uv: _blob(sz, rng, lungs, uv, rng.uniform(0.04, 0.06)),
@@ -225,7 +232,7 @@ _DRAW = {'Effusion': _effusion,
          'Pneumothorax': _pneumothorax}
 CXR_FINDINGS = ('Cardiomegaly',) + tuple(_DRAW)
 
-# %% ../nbs/03c_phantoms.ipynb #a16d55c3
+# %% ../nbs/03c_phantoms.ipynb #3b820ab7
 @renamed_params(sz='size')
 def nih_xray_phantom(
     size:int=128,             # image side in pixels
@@ -247,13 +254,13 @@ def nih_xray_phantom(
             img, mask = img + op, mask | m
     return _expose(img, rng), mask
 
-# %% ../nbs/03c_phantoms.ipynb #fbe5591d
+# %% ../nbs/03c_phantoms.ipynb #7657ba21
 cxr_phantom = deprecated_alias(nih_xray_phantom, 'cxr_phantom')
 
-# %% ../nbs/03c_phantoms.ipynb #4094a674
+# %% ../nbs/03c_phantoms.ipynb #21a5f7b3
 NIH_PREVALENCE = {'Effusion': 0.2, 'Consolidation': 0.12, 'Cardiomegaly': 0.1, 'Nodule': 0.08, 'Mass': 0.05, 'Pneumothorax': 0.03}
 
-# %% ../nbs/03c_phantoms.ipynb #520f5e78
+# %% ../nbs/03c_phantoms.ipynb #c0c3b500
 @renamed_params(sz='size')
 def make_nih_chestxray(
     path:str|Path,            # folder to write into; `nih_chestxray/` is created inside it
@@ -284,10 +291,10 @@ def make_nih_chestxray(
     pd.DataFrame(rows).to_csv(root/'Data_Entry_2017.csv', index=False)
     return root
 
-# %% ../nbs/03c_phantoms.ipynb #7162369d
+# %% ../nbs/03c_phantoms.ipynb #50c0de80
 ALZHEIMER_CLASSES = ('Non_Demented', 'Very_Mild_Demented', 'Mild_Demented', 'Moderate_Demented')
 
-# %% ../nbs/03c_phantoms.ipynb #2859c0b5
+# %% ../nbs/03c_phantoms.ipynb #e1cf1c3e
 @renamed_params(sz='size')
 def brain_mri_phantom(
     size:int=64,        # image side in pixels
@@ -310,22 +317,22 @@ def brain_mri_phantom(
     img = img*(1 + 0.1*_smooth_noise(rng, size, size/4)) + 0.02*rng.standard_normal((size, size))
     return (np.clip(img, 0, 1)*255).astype(np.uint8)
 
-# %% ../nbs/03c_phantoms.ipynb #2f4e034e
+# %% ../nbs/03c_phantoms.ipynb #bd9af4c2
 ALZHEIMER_MRI = {'train': {'Mild_Demented': 724, 'Moderate_Demented': 49, 'Non_Demented': 2566, 'Very_Mild_Demented': 1781},
                  'test':  {'Mild_Demented': 172, 'Moderate_Demented': 15, 'Non_Demented': 634, 'Very_Mild_Demented': 459}}
 
-# %% ../nbs/03c_phantoms.ipynb #474278c2
+# %% ../nbs/03c_phantoms.ipynb #39cefe6c
 def _png(a:np.ndarray)->bytes:
     "PNG bytes of a uint8 array"
     b = io.BytesIO(); Image.fromarray(a).save(b, format='PNG')
     return b.getvalue()
 
-# %% ../nbs/03c_phantoms.ipynb #58e6619f
+# %% ../nbs/03c_phantoms.ipynb #c4d0dbcc
 def _hf_features(names)->bytes:
     "Hugging Face `datasets` schema metadata: an `Image` column and a `ClassLabel` column `label` named `names`"
     return json.dumps({'info': {'features': {'image': {'_type': 'Image'}, 'label': {'names': list(names), '_type': 'ClassLabel'}}}}).encode()
 
-# %% ../nbs/03c_phantoms.ipynb #901440ed
+# %% ../nbs/03c_phantoms.ipynb #3b2a3dac
 @renamed_params(sz='size')
 def make_alzheimer_mri(
     path:str|Path,            # folder to write into; `Alzheimer_MRI/` is created inside it
@@ -352,7 +359,7 @@ def make_alzheimer_mri(
                 Image.fromarray(a).save(root/split/c/f'{i:05d}.jpg', quality=92)
     return root
 
-# %% ../nbs/03c_phantoms.ipynb #6c794ca7
+# %% ../nbs/03c_phantoms.ipynb #8b2240b9
 @renamed_params(sz='size')
 def lung_ct_phantom(
     size:int=64,        # image side in pixels
@@ -379,10 +386,10 @@ def lung_ct_phantom(
     hu = hu + rng.normal(0, 15, (size, size))
     return np.round(hu).astype(np.int16), mask
 
-# %% ../nbs/03c_phantoms.ipynb #e0ee35f0
+# %% ../nbs/03c_phantoms.ipynb #7f508f6a
 SARSCOV2_CT = {'COVID': 1252, 'non-COVID': 1230}
 
-# %% ../nbs/03c_phantoms.ipynb #d0be0f6c
+# %% ../nbs/03c_phantoms.ipynb #32d37a2e
 @renamed_params(sz='size')
 def make_covid_ct(
     path:str|Path,            # folder to write into; `sars_cov2_ct/` is created inside it
@@ -406,15 +413,15 @@ def make_covid_ct(
                 Image.fromarray(m.astype(np.uint8)*255).save(root.parent/'sars_cov2_ct_masks'/c/name)
     return root
 
-# %% ../nbs/03c_phantoms.ipynb #32c03c4c
+# %% ../nbs/03c_phantoms.ipynb #53166a48
 ORGANS_3D = ('liver', 'kidney', 'femur', 'bladder', 'heart', 'spleen')
 
-# %% ../nbs/03c_phantoms.ipynb #55f69e8b
+# %% ../nbs/03c_phantoms.ipynb #727779d1
 def _ell3(x, y, z, c, r):
     "Signed (approximate) distance to an ellipsoid centred at `c` with radii `r`"
     return np.sqrt(((x - c[0])/r[0])**2 + ((y - c[1])/r[1])**2 + ((z - c[2])/r[2])**2) - 1
 
-# %% ../nbs/03c_phantoms.ipynb #9fbc7edc
+# %% ../nbs/03c_phantoms.ipynb #f643e182
 _ORGAN_SDF = {
     'liver':   lambda x, y, z: np.maximum(_ell3(x, y, z, (0, 0, 0), (0.75, 0.5, 0.45)), (x + 0.7*y - 0.3)/2),
     'kidney':  lambda x, y, z: np.maximum(_ell3(x, y, z, (0, 0, 0), (0.3, 0.55, 0.28)), -_ell3(x, y, z, (0.3, 0, 0), (0.18, 0.2, 0.18))),
@@ -424,7 +431,7 @@ _ORGAN_SDF = {
     'spleen':  lambda x, y, z: np.maximum(_ell3(x, y, z, (0, 0, 0), (0.3, 0.62, 0.32)), -_ell3(x, y, z, (0.28, 0, 0), (0.25, 0.5, 0.3))),
 }
 
-# %% ../nbs/03c_phantoms.ipynb #2d54050e
+# %% ../nbs/03c_phantoms.ipynb #e6ee3d53
 @renamed_params(sz='size')
 def organ_volume_phantom(
     organ:str,          # one of `ORGANS_3D`
@@ -444,12 +451,12 @@ def organ_volume_phantom(
     vol = gaussian_filter(vol + 0.06*rng.standard_normal(vol.shape), 0.6) + 0.1
     return (np.clip(vol, 0, 1)*255).astype(np.uint8)
 
-# %% ../nbs/03c_phantoms.ipynb #d4614563
+# %% ../nbs/03c_phantoms.ipynb #fb2312d8
 ORGAN_MNIST3D_COUNTS = {'train': {'liver': 40, 'kidney': 30, 'femur': 20, 'bladder': 12, 'heart': 8, 'spleen': 5},
                         'val':   {'liver': 8, 'kidney': 6, 'femur': 4, 'bladder': 3, 'heart': 2, 'spleen': 2},
                         'test':  {'liver': 8, 'kidney': 6, 'femur': 4, 'bladder': 3, 'heart': 2, 'spleen': 2}}
 
-# %% ../nbs/03c_phantoms.ipynb #27eeb8eb
+# %% ../nbs/03c_phantoms.ipynb #264b22d4
 @renamed_params(sz='size')
 def make_organ_mnist3d(
     path:str|Path,            # folder to write `organmnist3d.npz` into

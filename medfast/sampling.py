@@ -6,8 +6,10 @@ Docs: https://medfast.github.io/medfast/sampling.html.md"""
 
 # %% ../nbs/01_sampling.ipynb #91210ce1
 from __future__ import annotations
-from .core import renamed_params
+from .core import DataError, renamed_params
+import hashlib, re
 import numpy as np, pandas as pd
+from pathlib import Path
 import matplotlib.pyplot as plt, seaborn as sns
 from PIL import Image
 from sklearn.model_selection import train_test_split
@@ -17,9 +19,10 @@ from imblearn.over_sampling import RandomOverSampler, SMOTE
 from imblearn.under_sampling import RandomUnderSampler
 
 # %% auto #0
-__all__ = ['RESAMPLERS', 'split_by_folder', 'stratified_split', 'class_counts', 'rarest_label', 'patient_split', 'dhash',
-           'image_fingerprints', 'leakage_audit', 'oversample', 'plot_class_counts', 'UndersampledDL',
-           'undersample_dls', 'sample_weights', 'weighted_dls', 'resample_features']
+__all__ = ['PATIENT_RULES', 'RESAMPLERS', 'split_by_folder', 'stratified_split', 'class_counts', 'rarest_label', 'patient_split',
+           'patients_from_names', 'dhash', 'image_fingerprints', 'content_hash', 'leakage_audit', 'oversample',
+           'plot_class_counts', 'UndersampledDL', 'undersample_dls', 'sample_weights', 'weighted_dls',
+           'resample_features']
 
 # %% ../nbs/01_sampling.ipynb #928639e3
 def _names(o): return [o] if isinstance(o, str) else list(o)
@@ -112,12 +115,39 @@ def patient_split(
     res['is_valid'] = res[patient_col].isin(np.concatenate(valid))
     return res
 
-# %% ../nbs/01_sampling.ipynb #df9c0ff7
+# %% ../nbs/01_sampling.ipynb #aea6a4b5
+PATIENT_RULES = {'kaggle_chest_xray': r'^(person\d+)_(?:bacteria|virus)_\d+|^((?:NORMAL2-)?IM-\d+)-\d+'}
+
+# %% ../nbs/01_sampling.ipynb #17fe7197
+def _read_patient(rx:str, fn)->str|None:
+    "The patient `rx` reads from the name of `fn` (its first matching group, else the whole match), or None"
+    m = re.search(rx, Path(fn).name)
+    return None if m is None else next((g for g in m.groups() if g), m.group(0))
+
+def patients_from_names(
+    files,                  # image paths
+    patient='auto',         # 'auto': a rule of `PATIENT_RULES` that reads every name; a regex; a function of the path; None/False: none
+)->pd.Series|None: # the patient of each file (indexed like `files`), or None when no patient is read
+    "Patient ids read from file names by a built-in naming rule, a regular expression or a function"
+    files = pd.Series(files)
+    if patient is None or patient is False: return None
+    if callable(patient): return files.map(lambda f: patient(Path(f)))
+    if patient == 'auto':
+        for rx in PATIENT_RULES.values():
+            ids = files.map(lambda f: _read_patient(rx, f))
+            if len(ids) and ids.notna().all(): return ids
+        return None
+    ids = files.map(lambda f: _read_patient(patient, f))
+    if ids.isna().any(): raise DataError(files[ids.isna()].iloc[0], f"the patient= pattern {patient!r} does not match this file name",
+                                         "pass patient= a pattern that matches every name, a function of the path, or patient=None to split images independently")
+    return ids
+
+# %% ../nbs/01_sampling.ipynb #de250592
 def _open_gray(fn)->Image.Image:
     "Open an image file in grayscale"
     with Image.open(fn) as im: return im.convert('L')
 
-# %% ../nbs/01_sampling.ipynb #c69b98e9
+# %% ../nbs/01_sampling.ipynb #6ee61ca8
 def dhash(
     im:Image.Image,     # image (any mode)
     n:int=16,           # the hash has n*n bits
@@ -126,7 +156,7 @@ def dhash(
     a = np.asarray(im.convert('L').resize((n + 1, n), Image.Resampling.BOX), dtype=np.int16)
     return int.from_bytes(np.packbits((a[:, :-1] > a[:, 1:]).ravel()).tobytes(), 'big')
 
-# %% ../nbs/01_sampling.ipynb #8620251d
+# %% ../nbs/01_sampling.ipynb #89ce1855
 def image_fingerprints(
     files,                  # paths (or anything `reader` accepts)
     reader=_open_gray,      # opens one item as a PIL image
@@ -138,7 +168,7 @@ def image_fingerprints(
         rows.append(dict(exact=hash((im.size, im.tobytes())), dhash=dhash(im)))
     return pd.DataFrame(rows, columns=['exact', 'dhash'])
 
-# %% ../nbs/01_sampling.ipynb #6c065bd7
+# %% ../nbs/01_sampling.ipynb #9c3f7a98
 def _words(hashes)->np.ndarray:
     "256-bit hashes as an (N, 4) uint64 array"
     return np.frombuffer(b''.join(int(h).to_bytes(32, 'big') for h in hashes), '>u8').astype(np.uint64).reshape(-1, 4)
@@ -153,7 +183,21 @@ def _near_pairs(train_hashes, valid_hashes, max_dist:int)->tuple:
         out.append((ti, vi + s, d[vi, ti]))
     return tuple(np.concatenate(o) for o in zip(*out)) if out else (np.array([], int),)*3
 
-# %% ../nbs/01_sampling.ipynb #ea34043a
+# %% ../nbs/01_sampling.ipynb #68d3dc6e
+def content_hash(
+    item,    # an image file's path, encoded image bytes, or an array
+)->str: # SHA-1 hex digest of the item's content
+    "Hash of what an item holds (a file's bytes, not its name), for finding exact copies"
+    if isinstance(item, np.ndarray): return hashlib.sha1(str(item.shape).encode() + np.ascontiguousarray(item).tobytes()).hexdigest()
+    return hashlib.sha1(item if isinstance(item, (bytes, bytearray)) else Path(item).read_bytes()).hexdigest()
+
+def _copies(train_items, valid_items)->list:
+    "(train position, valid position) of each validation item whose content hash equals a training item's (the first such)"
+    first = {}
+    for i, f in enumerate(train_items): first.setdefault(content_hash(f), i)
+    return [(first[h], v) for v, h in enumerate(map(content_hash, valid_items)) if h in first]
+
+# %% ../nbs/01_sampling.ipynb #e1fc8397
 def leakage_audit(
     df:pd.DataFrame,           # item table with `is_valid`
     patient_col:str|None='patient', # patient column, or None to skip the patient check
@@ -161,25 +205,31 @@ def leakage_audit(
     valid_col:str='is_valid',  # boolean validation column
     max_dist:int=16,           # largest dHash distance (of 256 bits) that counts as a near duplicate
     reader=_open_gray,         # opens one item of `file_col` as a PIL image
+    near:bool=True,            # look for near duplicates (decodes every image); False: only exact copies, by content hash
+    name_col:str|None=None,    # column naming the items in the result (e.g. 'file' when images are bytes); default `file_col`
 )->pd.DataFrame: # one row per leak: kind, patient, train, valid, distance
     "Patients and exact or near-duplicate images shared by training and validation"
     if valid_col not in df: raise KeyError(f"no column {valid_col!r}: split the table first (`patient_split` or `stratified_split`)")
-    trn, val, rows = df[~df[valid_col]], df[df[valid_col]], []
+    isv = df[valid_col].astype(bool)
+    trn, val, rows, name = df[~isv], df[isv], [], name_col or file_col
     if patient_col is not None:
         if patient_col not in df: raise KeyError(f"no column {patient_col!r}; pass patient_col=None if the table has no patients")
         for p in sorted(set(trn[patient_col]) & set(val[patient_col])):
-            rows.append(dict(kind='shared patient', patient=p, train=trn[file_col].iloc[(trn[patient_col] == p).argmax()] if file_col else None,
-                             valid=val[file_col].iloc[(val[patient_col] == p).argmax()] if file_col else None, distance=np.nan))
-    if file_col is not None:
+            rows.append(dict(kind='shared patient', patient=p, train=trn[name].iloc[(trn[patient_col] == p).argmax()] if name else None,
+                             valid=val[name].iloc[(val[patient_col] == p).argmax()] if name else None, distance=np.nan))
+    if file_col is not None and not near:
+        rows += [dict(kind='exact duplicate', patient=val[patient_col].iloc[v] if patient_col else None, train=trn[name].iloc[t], valid=val[name].iloc[v], distance=0)
+                 for t, v in _copies(trn[file_col], val[file_col])]
+    elif file_col is not None:
         ft, fv = image_fingerprints(trn[file_col], reader), image_fingerprints(val[file_col], reader)
         ti, vi, d = _near_pairs(ft.dhash, fv.dhash, max_dist)
         for t, v, dd in zip(ti, vi, d):
             exact = ft.exact.iloc[t] == fv.exact.iloc[v]
             rows.append(dict(kind='exact duplicate' if exact else 'near duplicate', patient=val[patient_col].iloc[v] if patient_col else None,
-                             train=trn[file_col].iloc[t], valid=val[file_col].iloc[v], distance=int(dd)))
+                             train=trn[name].iloc[t], valid=val[name].iloc[v], distance=int(dd)))
     return pd.DataFrame(rows, columns=['kind', 'patient', 'train', 'valid', 'distance'])
 
-# %% ../nbs/01_sampling.ipynb #341ff4cd
+# %% ../nbs/01_sampling.ipynb #bc679692
 @renamed_params(ratio='oversample_to')
 def oversample(
     df:pd.DataFrame,          # item table with `is_valid`
@@ -206,7 +256,7 @@ def oversample(
         parts += [grp]*k + [grp.iloc[np.sort(rng.choice(len(grp), rem, replace=False))]]
     return pd.concat(parts + [val], ignore_index=True)
 
-# %% ../nbs/01_sampling.ipynb #66b28313
+# %% ../nbs/01_sampling.ipynb #b6b9e729
 def plot_class_counts(
     tables:dict,            # {title: table from `class_counts`}
     col:str='train',        # which column to plot
@@ -221,7 +271,7 @@ def plot_class_counts(
     ax.set_xlabel(''); ax.set_ylabel(f'{col} images')
     return ax
 
-# %% ../nbs/01_sampling.ipynb #6021661d
+# %% ../nbs/01_sampling.ipynb #ba373c91
 class UndersampledDL(TfmdDL):
     "Training `DataLoader` drawing at most `n_per_class` items of each group, afresh every epoch"
     def __init__(self, dataset=None, bs=None, groups=None, n_per_class=None, **kwargs):
@@ -241,21 +291,21 @@ class UndersampledDL(TfmdDL):
         if not self.shuffle: return super().__len__()
         return self.epoch_len//self.bs + (0 if self.drop_last or self.epoch_len % self.bs == 0 else 1)
 
-# %% ../nbs/01_sampling.ipynb #202d3f9e
+# %% ../nbs/01_sampling.ipynb #5425d35a
 def _label_col(dls)->pd.Series:
     "The `label` column of the training items of table-built `dls`"
     items = dls.train_ds.items
     if not isinstance(items, pd.DataFrame) or 'label' not in items: raise TypeError("expected DataLoaders built from an item table with a `label` column (`table_dls`, `folder_dls`)")
     return items['label']
 
-# %% ../nbs/01_sampling.ipynb #3ec90ea5
+# %% ../nbs/01_sampling.ipynb #7616a56a
 def _with_train(dls, dl):
     "A shallow copy of `dls` whose training loader is `dl`"
     res = object.__new__(type(dls))
     res.__dict__.update(dls.__dict__, loaders=[dl, *dls.loaders[1:]])
     return res
 
-# %% ../nbs/01_sampling.ipynb #32b4dd70
+# %% ../nbs/01_sampling.ipynb #f9550530
 def undersample_dls(
     dls,                       # DataLoaders from `table_dls` or `folder_dls`
     n_per_class:int|None=None, # items of each class per epoch; default the smallest class count
@@ -268,7 +318,7 @@ def undersample_dls(
     if len(dl) == 0: raise ValueError(f"an epoch of {dl.epoch_len} items holds no full batch of {dl.bs}; raise n_per_class or lower bs")
     return _with_train(dls, dl)
 
-# %% ../nbs/01_sampling.ipynb #6960ba8e
+# %% ../nbs/01_sampling.ipynb #ca0ce0ff
 def sample_weights(
     labels:pd.Series,          # label of each training item
     label_delim:str|None=None, # separator of multi-label strings
@@ -280,7 +330,7 @@ def sample_weights(
     w = 1/rare.map(rare.value_counts()).to_numpy(float)
     return w/w.sum()
 
-# %% ../nbs/01_sampling.ipynb #f235b836
+# %% ../nbs/01_sampling.ipynb #d7e5376f
 def weighted_dls(
     dls,                       # DataLoaders from `table_dls` or `folder_dls`
     wgts=None,                 # weights of the training items; default `sample_weights` of their labels
@@ -292,10 +342,10 @@ def weighted_dls(
     if len(wgts) != len(labels): raise ValueError(f"{len(wgts)} weights for {len(labels)} training items")
     return _with_train(dls, dls.train.new(cls=WeightedDL, wgts=wgts))
 
-# %% ../nbs/01_sampling.ipynb #ddf9daf3
+# %% ../nbs/01_sampling.ipynb #89879836
 RESAMPLERS = {'over': RandomOverSampler, 'under': RandomUnderSampler, 'smote': SMOTE}
 
-# %% ../nbs/01_sampling.ipynb #52382a0b
+# %% ../nbs/01_sampling.ipynb #58747e58
 def resample_features(
     X,                     # (N, D) training features, e.g. cached embeddings
     y,                     # (N,) class labels

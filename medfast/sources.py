@@ -11,7 +11,7 @@ import json
 import numpy as np, pandas as pd, pyarrow.parquet as pq
 from pathlib import Path
 from .sampling import patient_split
-from .data import _SKIP_FIX, read_image, table_dls
+from .data import _SKIP_FIX, _not_file, read_image, table_dls
 
 # %% auto #0
 __all__ = ['NIH_LABELS', 'nih_table', 'nih_dls', 'read_medmnist', 'medmnist_table', 'parquet_table']
@@ -20,7 +20,16 @@ __all__ = ['NIH_LABELS', 'nih_table', 'nih_dls', 'read_medmnist', 'medmnist_tabl
 NIH_LABELS = ('Atelectasis', 'Cardiomegaly', 'Effusion', 'Infiltration', 'Mass', 'Nodule', 'Pneumonia', 'Pneumothorax',
               'Consolidation', 'Edema', 'Emphysema', 'Fibrosis', 'Pleural_Thickening', 'Hernia')
 
-# %% ../nbs/03a_sources.ipynb #11b5d73e
+# %% ../nbs/03a_sources.ipynb #eed83579
+def _read_csv(csv)->pd.DataFrame:
+    "The table in `csv`, or `DataError` naming it"
+    if not Path(csv).is_file(): raise DataError(csv, 'no such file', 'pass the label file, e.g. Data_Entry_2017.csv')
+    try: df = pd.read_csv(csv)
+    except Exception as e: raise DataError(csv, f"not a readable CSV table ({type(e).__name__}: {str(e)[:100]})", 'pass the NIH label file (Data_Entry_2017.csv or sample_labels.csv)') from None
+    if df.empty: raise DataError(csv, 'the table has no rows', 'pass the full label file')
+    return df
+
+# %% ../nbs/03a_sources.ipynb #48b0f1c1
 def nih_table(
     csv:str|Path,               # Data_Entry_2017.csv, sample_labels.csv or the phantom's table (may be .gz)
     images:str|Path|None=None,  # the images/ folder; None: don't look for the files
@@ -31,10 +40,10 @@ def nih_table(
     "Item table of an NIH ChestX-ray14 style label file"
     if no_finding not in ('empty', 'label'): raise ValueError(f"no_finding={no_finding!r} must be 'empty' or 'label'")
     if on_bad not in ('raise', 'skip'): raise ValueError(f"on_bad={on_bad!r} must be 'raise' or 'skip'")
-    df = pd.read_csv(csv)
+    df = _read_csv(csv)
     missing = [c for c in ('Image Index', 'Finding Labels', 'Patient ID') if c not in df]
     if missing: raise DataError(csv, f"missing columns {missing} (found {list(df.columns)})", 'an NIH label file needs Image Index, Finding Labels and Patient ID')
-    labs = df['Finding Labels'].fillna('').str.split('|')
+    labs = df['Finding Labels'].fillna('').astype(str).str.split('|')
     unknown = sorted(set(labs.explode()) - set(NIH_LABELS) - {'No Finding'})
     if unknown: raise DataError(csv, f"unknown labels {unknown[:5]}", "expected the 14 NIH findings or 'No Finding', separated by '|'")
     if no_finding == 'empty': labs = labs.map(lambda o: [l for l in o if l != 'No Finding'])
@@ -48,7 +57,7 @@ def nih_table(
     res.attrs['skipped'] = [dict(file=str(root/df['Image Index'][i]), reason=r) for i, r in bad]
     return res
 
-# %% ../nbs/03a_sources.ipynb #8a6d3e55
+# %% ../nbs/03a_sources.ipynb #f4f80670
 def _image_problem(fn, check:bool)->str|None:
     "What is wrong with image file `fn`, or None"
     if not Path(fn).is_file(): return 'listed in the label file but not in the images folder'
@@ -56,7 +65,7 @@ def _image_problem(fn, check:bool)->str|None:
     try: read_image(fn, draft=True)
     except DataError as e: return e.reason
 
-# %% ../nbs/03a_sources.ipynb #70ea30a4
+# %% ../nbs/03a_sources.ipynb #88ee95bf
 def nih_dls(
     csv:str|Path,               # the label file
     images:str|Path,            # the images/ folder
@@ -66,36 +75,61 @@ def nih_dls(
     no_finding:str='empty',     # 'empty' or 'label', as in `nih_table`
     seed:int=42,                # seed for the split and the shuffling
     check:bool=True,            # decode every image first
-    on_bad:str='raise',         # 'raise' or 'skip' bad images
+    on_bad:str='raise',         # 'raise' or 'skip' bad images (listed in `dls.skipped`)
     **kwargs,                   # passed to `table_dls` (modality, n_in, presize, augmentation overrides)
 ):
-    "Multi-label DataLoaders of an NIH ChestX-ray14 layout, split by patient"
+    "Multi-label DataLoaders of an NIH ChestX-ray14 layout, split by patient; skipped images in `dls.skipped`"
     df = patient_split(nih_table(csv, images, no_finding, check, on_bad), valid_pct, label_delim='|', seed=seed)
-    return table_dls(df, size, bs, label_delim='|', seed=seed, **kwargs)
+    if not df.is_valid.any(): raise DataError(csv, f"the patient split left the validation set empty ({df.patient.nunique()} patient(s), {len(df)} image(s))",
+                                              "nih_dls validates on whole patients: use a label file with more patients, or give the table an is_valid column and call table_dls(df, label_delim='|')")
+    dls = table_dls(df, size, bs, label_delim='|', seed=seed, source=Path(csv).name, **kwargs)
+    dls.skipped = pd.DataFrame(df.attrs.get('skipped', []), columns=['file', 'reason'])
+    return dls
 
-# %% ../nbs/03a_sources.ipynb #20d844c7
+# %% ../nbs/03a_sources.ipynb #edb3e50c
+def _image_ndim(x:np.ndarray)->int:
+    "2 for (N, H, W) and (N, H, W, 3) images, 3 for (N, D, H, W) volumes"
+    return 2 if x.ndim == 3 or x.shape[-1] == 3 else 3
+
+# %% ../nbs/03a_sources.ipynb #89e02ae7
+def _check_labels(fn, key:str, y:np.ndarray)->np.ndarray:
+    "`y` as int64 class indices, or `DataError` naming the first label that is NaN, not whole or negative (not 0/1 for multi-label)"
+    yf = y.astype(np.float64)
+    bad = ~np.isfinite(yf) | (yf != np.round(yf)) | (yf < 0) | ((yf > 1) if y.ndim == 2 else False)
+    if bad.any():
+        i = np.argwhere(bad)[0]
+        what = 'multi-label columns hold 0 or 1' if y.ndim == 2 else 'class indices are whole numbers from 0'
+        raise DataError(fn, f"{key}[{', '.join(map(str, i))}] is {y[tuple(i)]}; {what}", f"fix or drop the rows whose {key} is not a class index")
+    return yf.astype(np.int64)
+
+# %% ../nbs/03a_sources.ipynb #23f8070a
 def read_medmnist(
     fn:str|Path,                        # the .npz file
     splits:tuple=('train', 'val', 'test'), # splits to read
-)->dict: # {split: (images, labels)}; labels (N,) int for single-label, (N, K) for multi-label
+)->dict: # {split: (images, labels)}; images (N, H, W), (N, H, W, 3) or (N, D, H, W); labels (N,) int or (N, K) multi-label
     "Read and check the arrays of a MedMNIST `.npz`"
     fn = Path(fn)
     if not fn.is_file(): raise DataError(fn, 'no such file', 'check the path')
     try: npz = np.load(fn)
-    except (OSError, ValueError, EOFError) as e: raise DataError(fn, f"not a readable .npz file ({e})", 'download it again') from None
+    except Exception as e: raise DataError(fn, f"not a readable .npz file ({type(e).__name__}: {str(e)[:100]})", 'download it again') from None
+    if not isinstance(npz, np.lib.npyio.NpzFile):
+        raise DataError(fn, f"a single .npy array of shape {np.shape(npz)}, not an .npz archive", 'save the splits with np.savez(fn, train_images=..., train_labels=..., val_images=..., ...)')
     res = {}
     for s in splits:
         missing = [k for k in (f'{s}_images', f'{s}_labels') if k not in npz.files]
         if missing: raise DataError(fn, f"missing keys {missing} (found {sorted(npz.files)})", 'a MedMNIST file has <split>_images and <split>_labels')
-        x, y = npz[f'{s}_images'], npz[f'{s}_labels']
-        if x.ndim not in (3, 4) or x.dtype != np.uint8:
-            raise DataError(fn, f"{s}_images has shape {x.shape} and dtype {x.dtype}", 'expected uint8 (N, H, W), (N, H, W, 3) or (N, D, H, W)')
+        try: x, y = npz[f'{s}_images'], npz[f'{s}_labels']
+        except Exception as e: raise DataError(fn, f"{s} arrays cannot be read ({type(e).__name__}: {str(e)[:100]})", 'the file is damaged: download it again') from None
+        if x.ndim == 4 and x.shape[-1] == 1: x = x[..., 0]
+        if x.ndim not in (3, 4) or x.dtype != np.uint8 or 0 in x.shape:
+            raise DataError(fn, f"{s}_images has shape {x.shape} and dtype {x.dtype}", 'expected uint8 (N, H, W), (N, H, W, 1), (N, H, W, 3) or (N, D, H, W)')
         if y.ndim == 2 and y.shape[1] == 1: y = y[:, 0]
         if y.ndim not in (1, 2) or len(y) != len(x): raise DataError(fn, f"{s}_labels has shape {y.shape} for {len(x)} images", 'expected (N,), (N, 1) or (N, K)')
-        res[s] = (x, y.astype(np.int64))
+        if not (np.issubdtype(y.dtype, np.number) or y.dtype == bool): raise DataError(fn, f"{s}_labels has dtype {y.dtype}", 'labels are integer class indices')
+        res[s] = (x, _check_labels(fn, f'{s}_labels', y))
     return res
 
-# %% ../nbs/03a_sources.ipynb #8e04240a
+# %% ../nbs/03a_sources.ipynb #2a2add4f
 @renamed_params(label_names='vocab')
 def medmnist_table(
     fn:str|Path,                 # the .npz file
@@ -104,41 +138,52 @@ def medmnist_table(
     train:str='train',           # split used for training
 )->pd.DataFrame: # image (array), label (name, or '|'-joined names), split, is_valid; attrs['ndim'], attrs['multi_label']
     "Item table of a MedMNIST `.npz`: one row per image, the array in the `image` column"
-    data, rows = read_medmnist(fn, (train, valid)), []
-    for s, (x, y) in data.items():
-        k = y.shape[1] if y.ndim == 2 else int(y.max()) + 1
-        names = [str(i) for i in range(k)] if vocab is None else list(vocab)
-        if len(names) < k: raise DataError(fn, f"{s}_labels need {k} class names, got {len(names)}", 'pass one name per class as vocab=')
-        labs = ['|'.join(names[j] for j in np.flatnonzero(r)) for r in y] if y.ndim == 2 else [names[i] for i in y]
-        rows.append(pd.DataFrame({'image': list(x), 'label': labs, 'split': s, 'is_valid': s == valid}))
-    df = pd.concat(rows, ignore_index=True)
-    df.attrs.update(ndim=x.ndim - 1, multi_label=y.ndim == 2)
+    data = read_medmnist(fn, (train, valid))
+    ys = {s: y for s, (x, y) in data.items()}
+    multi = next(iter(ys.values())).ndim == 2
+    k = max(y.shape[1] if multi else int(y.max(initial=-1)) + 1 for y in ys.values())
+    if vocab is None and not multi and set(np.concatenate(list(ys.values()))) != set(range(k)):
+        raise DataError(fn, f"labels run to {k - 1} but {sorted(set(range(k)) - set(np.concatenate(list(ys.values()))))[:5]} never occur", 'pass the class names as vocab= (then a label beyond them is refused), or fix the labels')
+    names = [str(i) for i in range(k)] if vocab is None else list(vocab)
+    for s, y in ys.items():
+        if multi and y.shape[1] > len(names): raise DataError(fn, f"{s}_labels has {y.shape[1]} columns for {len(names)} finding names", 'pass one name per column as vocab=')
+        over = np.flatnonzero(y >= len(names)) if not multi else []
+        if len(over): raise DataError(fn, f"{s}_labels[{over[0]}] is {y[over[0]]} beyond the {len(names)} class names {names[:5]}", 'pass one name per class as vocab=, or fix or drop those rows')
+    rows = [pd.DataFrame({'image': list(x), 'split': s, 'is_valid': s == valid,
+                          'label': ['|'.join(names[j] for j in np.flatnonzero(r)) for r in y] if multi else [names[i] for i in y]}) for s, (x, y) in data.items()]
+    df = pd.concat(rows, ignore_index=True)[['image', 'label', 'split', 'is_valid']]
+    df.attrs.update(ndim=_image_ndim(next(iter(data.values()))[0]), multi_label=multi)
     return df
 
-# %% ../nbs/03a_sources.ipynb #4528f8a2
+# %% ../nbs/03a_sources.ipynb #454fbb48
 def _hf_vocab(
     fn:str|Path,          # a parquet file
     label_col:str='label', # the label column
 )->list|None: # the class names, or None when the file does not name them
     "Class names of `label_col` from a parquet file's Hugging Face `ClassLabel` metadata"
-    meta = (pq.read_schema(fn).metadata or {}).get(b'huggingface')
-    feat = json.loads(meta).get('info', {}).get('features', {}).get(label_col, {}) if meta else {}
+    try:
+        meta = (pq.read_schema(fn).metadata or {}).get(b'huggingface')
+        feat = json.loads(meta).get('info', {}).get('features', {}).get(label_col, {}) if meta else {}
+    except Exception as e: raise DataError(fn, f"not a readable parquet file ({type(e).__name__}: {str(e)[:100]})", 'download it again') from None
     return list(feat['names']) if feat.get('_type') == 'ClassLabel' and 'names' in feat else None
 
-# %% ../nbs/03a_sources.ipynb #4913fb9b
+# %% ../nbs/03a_sources.ipynb #a39c1ea6
 def _parquet_rows(fn:Path, vocab, image_col:str, label_col:str)->pd.DataFrame:
     "One parquet file's rows as an item table: image bytes, label name, split, and a row name for errors"
-    df = pd.read_parquet(fn)
+    names = list(vocab) if vocab is not None else _hf_vocab(fn, label_col)
+    try: df = pd.read_parquet(fn)
+    except Exception as e: raise DataError(fn, f"not a readable parquet file ({type(e).__name__}: {str(e)[:100]})", 'download it again') from None
     missing = [c for c in (image_col, label_col) if c not in df]
     if missing: raise DataError(fn, f"missing columns {missing} (found {list(df.columns)})", 'pass image_col= and label_col= for this file')
-    names = list(vocab) if vocab is not None else _hf_vocab(fn, label_col)
-    bad = sorted(set(df[label_col]) - set(range(len(names)))) if names is not None else []
+    if not pd.api.types.is_numeric_dtype(df[label_col]): raise DataError(fn, f"column {label_col!r} holds {df[label_col].dtype}, not integer labels", 'pass label_col= naming the integer label column')
+    y = _check_labels(fn, label_col, df[label_col].to_numpy())
+    bad = sorted(int(v) for v in set(y) - set(range(len(names)))) if names is not None else []
     if bad: raise DataError(fn, f"labels {bad[:5]} have no name among {len(names)} class names", "pass the dataset's class names as vocab=")
-    labels = [str(i) for i in df[label_col]] if names is None else [names[i] for i in df[label_col]]
-    img = [o['bytes'] if isinstance(o, dict) else o for o in df[image_col]]
+    labels = [str(i) for i in y] if names is None else [names[i] for i in y]
+    img = [(o.get('bytes') if isinstance(o, dict) else o) or b'' for o in df[image_col]]
     return pd.DataFrame({'image': img, 'label': labels, 'split': fn.name.split('-')[0], 'file': [f'{fn.name} row {i}' for i in range(len(df))]})
 
-# %% ../nbs/03a_sources.ipynb #cb64867c
+# %% ../nbs/03a_sources.ipynb #05e09a29
 @renamed_params(label_names='vocab')
 def parquet_table(
     files,                        # parquet file(s) or a folder of them; the split is the file name's prefix
@@ -150,8 +195,11 @@ def parquet_table(
 )->pd.DataFrame: # image (bytes), label, split, file
     "Item table of Hugging Face image-classification parquet files"
     if on_bad not in ('raise', 'skip'): raise ValueError(f"on_bad={on_bad!r} must be 'raise' or 'skip'")
-    files = sorted(Path(files).rglob('*.parquet')) if Path(files).is_dir() else [Path(f) for f in ([files] if isinstance(files, (str, Path)) else files)]
-    if not files: raise DataError('parquet files', 'none given or found', 'pass the data/ folder or the .parquet files')
+    given = files
+    files = sorted(Path(files).rglob('*.parquet')) if isinstance(files, (str, Path)) and Path(files).is_dir() else [Path(f) for f in ([files] if isinstance(files, (str, Path)) else files)]
+    for f in files:
+        if not f.is_file(): raise DataError(f, _not_file(f), 'pass the data/ folder or existing .parquet files')
+    if not files: raise DataError(given if isinstance(given, (str, Path)) else 'parquet files', 'no .parquet files given or found', 'pass the data/ folder or the .parquet files')
     res, skipped = pd.concat([_parquet_rows(fn, vocab, image_col, label_col) for fn in files], ignore_index=True), {}
     for i, (b, f) in enumerate(zip(res.image, res.file) if check else ()):
         try: read_image(b, draft=True, name=f)

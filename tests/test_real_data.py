@@ -34,3 +34,20 @@ def test_all_real_dicoms_display():
     for f in files:
         a = np.asarray(dicom_image(f).convert('L'))
         assert a.std() > 20 and ((a > 10) & (a < 245)).mean() > 0.15, f.name
+
+def test_real_dicom_class_folders_through_folder_dls(tmp_path):
+    "The real DICOM files (CT, MR, CR, US: different sizes, bit depths, compressions) as class folders read through folder_dls"
+    import shutil
+    from medfast.data import folder_dls
+    import medfast.dicom  # registers .dcm with folder_dls
+    files = {f.name: f for f in _need('dicom').glob('*.dcm')}
+    groups = {'CR': ['siim_acr_pneumothorax_1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm', 'torchxrayvision_Fake_MONOHR1.dcm'],
+              'MR_CT': ['MR-SIEMENS-DICOM-WithOverlays.dcm', 'emri_small.dcm', '693_UNCI.dcm', 'US1_UNCI.dcm']}  # the smaller files, of every kind but JPEG 2000
+    for c, names in groups.items():
+        (tmp_path/'dc'/c).mkdir(parents=True)
+        for n in names: shutil.copy(files[n], tmp_path/'dc'/c/n)
+    dls = folder_dls(tmp_path/'dc', size=32, bs=2, n_in=1, presize=1, valid_pct=0.5, modality='xray', patient=None, seed=0)
+    xb, yb = dls.one_batch()
+    assert tuple(xb.shape) == (2, 1, 32, 32) and dls.vocab == ['CR', 'MR_CT'] and len(dls.items) == 6
+    assert len(dls.valid_ds) >= 2 and len(dls.skipped) == 0
+    assert xb.std() > 0.05  # windowed images, not blank
