@@ -11,6 +11,7 @@ import warnings
 import numpy as np, torch
 import sklearn.metrics as skm
 from fastcore.basics import getcallable
+import fastai.callback.progress  # Learner.no_bar
 from .losses import train_labels
 from .metrics import has_both_outcomes
 
@@ -146,7 +147,7 @@ def fit_decision(
     dec = Decision(base, train_prior, prior, None, pos, train_labels(learn.dls).ndim == 2, temperature)
     learn.loss_func = dec
     if how is not None:
-        probs, targs = learn.get_preds(dl=learn.dls.valid.new(shuffle=False, drop_last=False))
+        with learn.no_bar(): probs, targs = learn.get_preds(dl=learn.dls.valid.new(shuffle=False, drop_last=False))
         dec.thresholds = fit_thresholds(probs, targs, how, sensitivity, pos)
     return dec
 

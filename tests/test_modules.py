@@ -8,7 +8,7 @@ MODULES = sorted(p for p in (ROOT/'medfast').glob('*.py') if not p.name.startswi
 # the modules that may import the phantom generator: it writes phantoms, runs the playbook, or makes the CLI's default dataset
 MAY_USE_PHANTOMS = {'phantoms', 'playbook', 'cli'}
 # modules imported for what importing them does: medfast.core's warning filter, fastai's patches of Learner (lr_find, fit_one_cycle)
-SIDE_EFFECTS = {'medfast.core', '.core', 'fastai.callback.schedule'}
+SIDE_EFFECTS = {'medfast.core', '.core', 'fastai.callback.schedule', 'fastai.callback.progress'}
 
 def _imports(tree):
     "(bound name, module, imported name) for every import in a module"
