@@ -37,7 +37,7 @@ def test_train_job_writes_report(tmp_path):
     r = run([str(BIN/'medfast'), 'train', '--data', str(data), '--out', str(out), '--size', '32', '--epochs', '1',
              '--freeze-epochs', '1', '--lr', '1e-3', '--balance', 'weighted'])
     m = json.loads((out/'metrics.json').read_text())
-    assert set(m) == {'valid', 'test', 'run'} and m['test'] is None  # this layout has no test/ folder
+    assert set(m) == {'valid', 'test', 'run', 'calibration'} and m['test'] is None  # this layout has no test/ folder
     assert {'accuracy', 'balanced_accuracy', 'macro_f1', 'mcc', 'auroc', 'per_class'} <= set(m['valid'])
     assert m['valid']['per_class']['NORMAL']['support'] == 8 and m['run']['args']['balance'] == 'weighted'
     assert r.stdout.splitlines()[-1].split()[0] == 'auroc' and 'valid' in r.stdout.splitlines()[-6]  # ends with the metrics table

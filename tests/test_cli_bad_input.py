@@ -49,7 +49,7 @@ CASES = {
     'data-missing-folder':     (['--data', '{tmp}/nowhere'], ['nowhere: no such folder', 'pass the folder that holds the class folders']),
     'data-missing-npz':        (['--data', '{tmp}/none.npz'], ['none.npz: no such file', 'check the path']),
     'valid-folder-missing':    (['--data', '{ph}', '--valid', 'holdout'], ["no validation folder 'holdout'", '--valid', "'val'"]),
-    'class-missing-in-train':  (['--data', (_layout, {'train': {'a': 8, 'b': 8}, 'val': {'a': 2, 'b': 2, 'c': 2}})], ["class 'c' has no training images", '--valid']),
+    'class-missing-in-train':  (['--data', (_layout, {'train': {'a': 8, 'b': 8}, 'val': {'a': 2, 'b': 2, 'c': 2}})], ["['c'] have validation items but no training items", 'add training items']),
     'class-missing-in-valid':  (['--data', (_layout, {'train': {'a': 8, 'b': 8, 'c': 8}, 'val': {'a': 2, 'b': 2}})], ["class 'c' has no validation images", '--valid val,test']),
     'bad-image-names-the-flag': (['--data', (_corrupt,)], ['broken.png', '--on-bad skip']),
     'out-is-a-file':           (['--out', '{tmp}/afile'], ['afile: is a file, not a folder', 'pass a new or empty folder to --out']),
