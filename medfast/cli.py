@@ -12,7 +12,9 @@ import numpy as np
 from PIL import Image
 import torch, timm, fastai
 from fastai.vision import models
-from fastai.torch_core import set_seed, rank_distrib
+from fastai.torch_core import set_seed, rank_distrib, num_distrib, find_bs, get_model
+from fastai.callback.core import Callback
+from fastai.distributed import DistributedTrainer
 from fastai.callback.progress import ProgressCallback
 from fastai.callback.channelslast import ChannelsLast
 from pathlib import Path
@@ -26,6 +28,7 @@ from .decisions import fit_decision
 from .metrics import summary_scores
 from .models import OFFLINE_WEIGHTS
 from .learner import classifier_learner, fine_tune_recipe, is_multi_label
+from .distributed import distributed_ctx, rank0_only, join_process_group, main_process_first
 from .interpret import interpret_learner
 from .cams import save_gradcam
 from .calibration import calibrate_learner
@@ -121,7 +124,7 @@ def _image_side(data)->int|None:
     except Exception: return None  # an unreadable file is reported, with its reason, when the data is read
 
 def train_defaults(
-    data=None,   # the dataset given to `medfast train`: a MedMNIST .npz, class folders, or None for the phantom default
+    data:str|Path|None=None,   # the dataset given to `medfast train`: a MedMNIST .npz, class folders, or None for the phantom default
 )->dict: # arch, size, presize, bs, epochs, freeze_epochs, lr ('find': lr_find), pretrained, monitor
     "The recipe `medfast train` uses for the options left unset, chosen from the kind of data"
     side = _image_side(data)
@@ -206,6 +209,9 @@ def _epoch_lines(learn):
 # %% ../nbs/09_cli.ipynb #93366875
 class FlagError(argparse.ArgumentTypeError, ValueError):
     "A command-line value that cannot work (argparse reports it with its flag)"
+    def __init__(self,
+        msg:str,  # what is wrong with the value, and a value that works
+    ): super().__init__(msg)
 
 def _rate(s:str)->float|str:
     "A learning rate from the command line: a positive number, or 'find' for lr_find"
@@ -339,7 +345,7 @@ def _report(learn, out:Path, **ctx)->dict:
     shutil.rmtree(stage, ignore_errors=True); stage.mkdir()
     try:
         for step in REPORT_STEPS: step(ctx)
-        ctx['metrics']['run'] = {**_run_info(ctx['args'], time.perf_counter() - ctx['t0']), 'recipe': ctx['recipe']}
+        ctx['metrics']['run'] = {**_run_info(ctx['args'], time.perf_counter() - ctx['t0']), 'recipe': ctx['recipe'], **ctx.get('world', {})}
         (stage/'metrics.json').write_text(json.dumps(ctx['metrics'], indent=2, allow_nan=False))
         names = sorted(p.name for p in stage.iterdir() if p.name != 'metrics.json') + ['metrics.json']
         run = dict(format='medfast.run', status='complete', args=_run_args(ctx['args']), files=names)
@@ -348,6 +354,24 @@ def _report(learn, out:Path, **ctx)->dict:
             write_atomic(out/'run.json', json.dumps(run, indent=1))
     finally: shutil.rmtree(stage, ignore_errors=True)
     return ctx
+
+# %% ../nbs/09_cli.ipynb #ecf8bc75
+class _EpochItems(Callback):
+    "Count the training items of the first epoch this process trains: its shard when several processes train"
+    def __init__(self): self.n, self.done = 0, False
+    def after_batch(self):
+        if self.training and not self.done: self.n += find_bs(self.yb)
+    def after_train(self): self.done = True
+
+class _WrappedCheckpoint(CheckpointCallback):
+    "`CheckpointCallback` that, during a distributed fit, saves the model and DataLoaders inside fastai's `DistributedTrainer` wrappers"
+    def after_epoch(self):
+        dt = next((c for c in self.learn.cbs if isinstance(c, DistributedTrainer)), None)
+        if dt is None: return super().after_epoch()
+        wrapped = self.learn.model, self.learn.dls.loaders
+        self.learn.model, self.learn.dls.loaders = get_model(wrapped[0]), dt.old_dls
+        try: super().after_epoch()
+        finally: self.learn.model, self.learn.dls.loaders = wrapped
 
 # %% ../nbs/09_cli.ipynb #7e1d815c
 PICKLE_NOTE = ("learner.pkl is a Python pickle: loading it (fastai's load_learner) runs any code it contains. Load it only from a source you trust; "
@@ -375,18 +399,21 @@ def train_job(
     images:str|None=None,             # the image folder of a label CSV (NIH ChestX-ray14 layout)
     no_finding:str='empty',           # a label CSV's 'No Finding': 'empty' (all-zero target) or 'label' (a label of its own)
     cbs:list|None=None,               # more fastai callbacks for the training fits (from Python)
-)->dict: # the contents of metrics.json: valid, test (None without a test split) and run
+)->dict|None: # the contents of metrics.json: valid, test (None without a test split) and run; None on the other processes of a distributed run
     "Train the recipe on a dataset, choose the epoch on validation, score the test split once, and write the report"
     args, t0 = {k: v for k, v in locals().items() if k != 'cbs'}, time.perf_counter()
     if balance not in BALANCE: raise ValueError(f"balance={balance!r} must be one of {list(BALANCE)}")
     r = _resolve(args)
     model = arch_from_name(r['arch'])
-    out = _run_folder(Path(out), args, overwrite, resume)
-    print('recipe: ' + ', '.join(f"{k}={v}" for k, v in r.items()))
-    if pretrained is None and not r['pretrained'] and r['arch'] not in ARCHS: print(f"{r['arch']} has no offline ImageNet weights here: training it from scratch")
-    if pickle: print(PICKLE_NOTE)
-    set_seed(seed)
-    dls, test = _train_dls(data, out, r['size'], r['bs'], valid, balance, seed, labels, r['presize'], on_bad, images, no_finding)
+    world = max(1, num_distrib()) if join_process_group() else 1
+    if world > 1 and r['lr'] == 'find': raise ValueError(f"lr_find cannot run on {world} processes (each would search its own shard); pass --lr, e.g. the rate a single-process run picked")
+    with main_process_first():  # rank 0 checks the folder and writes the phantom data and image cache; the other processes then read them
+        out = _run_folder(Path(out), args, overwrite, resume)
+        print('recipe: ' + ', '.join(f"{k}={v}" for k, v in r.items()))
+        if pretrained is None and not r['pretrained'] and r['arch'] not in ARCHS: print(f"{r['arch']} has no offline ImageNet weights here: training it from scratch")
+        if pickle: print(PICKLE_NOTE)
+        set_seed(seed)
+        dls, test = _train_dls(data, out, r['size'], r['bs'], valid, balance, seed, labels, r['presize'], on_bad, images, no_finding)
     _check_dls(dls, data, r['bs'])
     print(pd.concat(dls.counts, axis=1).to_string())
     learn = classifier_learner(dls, model, pretrained=r['pretrained'], weighted_loss=balance == 'weighted', path=out)
@@ -396,9 +423,13 @@ def train_job(
     ck = load_checkpoint(out) if resume else None
     if ck is not None: print(f"resuming after epoch {ck.epoch} from {ck.folder.relative_to(out)}")
     if learn.multi_label: r['monitor'] = learn.monitor
-    hist = fine_tune_recipe(learn, r['epochs'], r['freeze_epochs'], None if r['lr'] == 'find' else r['lr'], monitor=r['monitor'],
-                            progress=progress is not False, cbs=[CheckpointCallback(out), *(cbs or [])], resume=ck)
-    ctx = _report(learn, out, hist=hist, test=test, args=args, recipe=r, t0=t0, pickle=pickle)
+    items = _EpochItems()
+    with distributed_ctx(learn):
+        hist = fine_tune_recipe(learn, r['epochs'], r['freeze_epochs'], None if r['lr'] == 'find' else r['lr'], monitor=r['monitor'],
+                                progress=progress is not False, cbs=[_WrappedCheckpoint(out), items, *(cbs or [])], resume=ck)
+    if world > 1: print(f"process {rank_distrib()} of {world}: {items.n} training items per epoch", flush=True)
+    ctx = rank0_only(_report, learn, out, hist=hist, test=test, args=args, recipe=r, t0=t0, pickle=pickle, world=dict(world_size=world, train_items_per_process=items.n))
+    if ctx is None: return None
     if 'rep' in ctx: print(ctx['rep'].table.round(3).to_string()); print(_side_by_side(ctx['metrics']))
     return ctx['metrics']
 
@@ -453,7 +484,9 @@ def _parser()->argparse.ArgumentParser:
 # %% ../nbs/09_cli.ipynb #ba29b5d4
 def _interrupt(signum, frame): raise KeyboardInterrupt
 
-def main(argv:list|None=None)->int: # exit status
+def main(
+    argv:list|None=None,  # the arguments after `medfast`, e.g. ['train', '--epochs', '1']; None: the command line's
+)->int: # exit status
     "Run the `medfast` command line"
     args = vars(_parser().parse_args(argv))
     job = args.pop('job')

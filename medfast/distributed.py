@@ -11,11 +11,12 @@ import os
 from contextlib import contextmanager
 import torch
 import torch.distributed as dist
+from accelerate import PartialState
 from fastai.distributed import DistributedDL
-from fastai.torch_core import rank_distrib, distrib_barrier
+from fastai.torch_core import rank_distrib, num_distrib, distrib_barrier
 
 # %% auto #0
-__all__ = ['cpu_broadcast', 'distributed_ctx', 'rank0_only']
+__all__ = ['cpu_broadcast', 'distributed_ctx', 'rank0_only', 'join_process_group', 'main_process_first']
 
 # %% ../nbs/05d_distributed.ipynb #cedff0f3
 def _broadcast(self, t:list, rank:int)->list:
@@ -64,3 +65,17 @@ def rank0_only(
         with _alone(): res = f(*args, **kwargs)
     distrib_barrier()
     return res
+
+# %% ../nbs/05d_distributed.ipynb #04196ce3
+def join_process_group()->bool: # True when this process is one of several
+    "Join the process group of a run started by `torchrun` or `accelerate launch` (gloo on the CPU, NCCL on GPUs); False alone"
+    if num_distrib() <= 1: return False
+    PartialState(cpu=not torch.cuda.is_available())
+    return True
+
+@contextmanager
+def main_process_first():
+    "Within it, the main process runs first and the others wait for it (to read what it wrote); join the group first"
+    if rank_distrib(): distrib_barrier()
+    yield
+    if not rank_distrib(): distrib_barrier()

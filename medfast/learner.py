@@ -8,14 +8,17 @@ Docs: https://medfast.github.io/medfast/learner.html.md"""
 from __future__ import annotations
 from .core import work_dir, deprecated_alias
 import contextlib, inspect, random
+from typing import Callable
+from pathlib import Path
 from functools import partial
 import numpy as np, pandas as pd
 from fastcore.basics import risinstance
 from fastai.vision.all import vision_learner, Normalize
 from fastai.learner import Learner
+from fastai.data.core import DataLoaders
 from fastai.losses import CrossEntropyLossFlat, BCEWithLogitsLossFlat
 from fastai.callback.tracker import TrackerCallback
-from fastai.torch_core import set_seed
+from fastai.torch_core import set_seed, get_model, num_distrib
 import fastai.callback.schedule  # adds Learner.lr_find and Learner.fit_one_cycle
 from .models import OFFLINE_WEIGHTS, offline_pretrained_kwargs, timm_size_kwargs, pretrained_stats, block_splitter
 from .metrics import imbalance_metrics, multilabel_metrics
@@ -26,7 +29,9 @@ __all__ = ['medfast_learner', 'KeepBest', 'is_multi_label', 'classifier_learner'
            'lr_find_iters', 'fine_tune_recipe', 'seed_everything']
 
 # %% ../nbs/05_learner.ipynb #253715fc
-def is_multi_label(dls)->bool:
+def is_multi_label(
+    dls:DataLoaders,  # DataLoaders whose training targets are read
+)->bool:
     "Whether `dls` has multi-label targets (a 0/1 column per label) rather than one class index per item"
     return train_labels(dls).ndim == 2
 
@@ -84,11 +89,11 @@ def classifier_learner(
     arch='tf_efficientnet_lite0',        # timm name or fastai model function
     pretrained:bool=True,                # start from ImageNet weights (offline for EfficientNet-Lite); frozen body
     weighted_loss:bool=False,            # class-weighted CE (single-label) or BCE with `pos_weight` (multi-label)
-    loss_func=None,                      # default: from the target type, see `_task_defaults`
+    loss_func:Callable|None=None,        # default: from the target type, see `_task_defaults`
     metrics:list|None=None,              # default: `imbalance_metrics` or `multilabel_metrics`
     n_in:int|None=None,                  # input channels; default: the channels of a validation batch
     normalize:bool=True,                 # add the pretrained weights' `Normalize` to `dls` if it has none
-    path=None,                           # working folder for lr_find/save/export; default: a new temporary folder
+    path:str|Path|None=None,             # working folder for lr_find/save/export; default: a new temporary folder
     seed:int|None=None,                  # seed the generators before the model is built (its initial weights)
     **kwargs,                            # passed to fastai's `vision_learner` and on to timm
 ):
@@ -121,7 +126,7 @@ class KeepBestCallback(TrackerCallback):
     order = TrackerCallback.order + 1
     def __init__(self,
         monitor:str='balanced_accuracy',  # metric (or loss) name as in the training table
-        comp=None,                        # comparison; default np.greater for metrics, np.less for losses
+        comp:Callable|None=None,          # comparison; default np.greater for metrics, np.less for losses
         min_delta:float=0.,               # smallest change that counts as better
     ):
         super().__init__(monitor=monitor, comp=comp, min_delta=min_delta, reset_on_fit=False)
@@ -134,13 +139,13 @@ class KeepBestCallback(TrackerCallback):
         if self.cancelled: return
         super().after_epoch()
         if self.new_best:
-            self.state = {k: v.detach().clone() for k, v in self.learn.model.state_dict().items()}
+            self.state = {k: v.detach().clone() for k, v in get_model(self.learn.model).state_dict().items()}
             self.best_epoch = self.n_epochs
         self.n_epochs += 1
 
     def after_fit(self):
         super().after_fit()
-        if self.state is not None: self.learn.model.load_state_dict(self.state)
+        if self.state is not None: get_model(self.learn.model).load_state_dict(self.state)
 
     def state_dict(self)->tuple:
         "(best weights, best value and epoch counts) to write in a checkpoint"
@@ -182,7 +187,7 @@ def _quiet(learn, progress:bool)->contextlib.ExitStack:
 def _restore(learn, resume, keep_best:KeepBestCallback, boundary:bool):
     "Put a checkpoint's weights, optimiser and random states into `learn`; at a phase boundary, the best weights as the ended fit did"
     resume.restore(learn)
-    if boundary and keep_best.state is not None: learn.model.load_state_dict(keep_best.state)
+    if boundary and keep_best.state is not None: get_model(learn.model).load_state_dict(keep_best.state)
 
 # %% ../nbs/05_learner.ipynb #11d1742c
 def fine_tune_recipe(
@@ -196,12 +201,13 @@ def fine_tune_recipe(
     lr_find_its:int|None=None,      # iterations of each `lr_find`; default `lr_find_iters` of the data
     progress:bool=True,             # show fastai's progress bars and epoch table while training
     cbs:list|None=None,             # callbacks for the training fits only (not `lr_find`), e.g. `medfast.export.CheckpointCallback`
-    resume=None,                    # a checkpoint to continue from (`medfast.export.load_checkpoint`)
+    resume:object|None=None,        # a checkpoint to continue from (`medfast.export.load_checkpoint`)
     seed:int|None=None,             # seed every generator before training (a resumed run gets the checkpoint's states instead)
 )->pd.DataFrame: # one row per epoch: losses, metrics, phase, lr, best
     "Frozen then unfrozen one-cycle training with lr_find and discriminative rates; keeps the best epoch"
     if epochs < 0 or freeze_epochs < 0: raise ValueError(f"epochs={epochs} and freeze_epochs={freeze_epochs} must be >= 0")
     if lr is not None and not lr > 0: raise ValueError(f"lr={lr} must be > 0; pass lr=None to pick it with lr_find")
+    if lr is None and num_distrib() > 1: raise ValueError("lr=None runs lr_find, which several processes cannot share (each would search its own shard and stop at its own step); pass a fixed lr")
     monitor = monitor or getattr(learn, 'monitor', 'balanced_accuracy')
     names = ['train_loss', 'valid_loss'] + [m.name for m in learn.metrics]
     if monitor not in names: raise ValueError(f"monitor={monitor!r} is not in the training table {names}; pass one of these")
@@ -234,8 +240,8 @@ def fine_tune_recipe(
 
 # %% ../nbs/05_learner.ipynb #2b21ab56
 def seed_everything(
-    seed:int,     # the seed
-    dls=None,     # DataLoaders whose own shuffling generators are seeded too (one per loader, from `seed`)
+    seed:int,                   # the seed
+    dls:DataLoaders|None=None,  # DataLoaders whose own shuffling generators are seeded too (one per loader, from `seed`)
 ):
     "Seed Python's, NumPy's and torch's generators, and the shuffling generator of each DataLoader in `dls`"
     set_seed(seed)

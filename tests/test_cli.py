@@ -15,10 +15,12 @@ def test_data_job_on_phantoms(tmp_path):
     assert 'PNEUMONIA' in r.stdout
 
 def test_bad_arguments_give_one_line(tmp_path):
+    from medfast.phantoms import make_chest_xray
+    data = str(make_chest_xray(tmp_path/'ph', counts={'train': {'NORMAL': 4, 'PNEUMONIA': 8}, 'val': {'NORMAL': 2, 'PNEUMONIA': 2}}, size=32))  # not the default phantom set: seconds, not minutes
     for args, msg in [(['--data', str(tmp_path/'missing')], 'missing: no such folder'),
-                      (['--oversample-to', '1.5'], 'oversample_to=1.5 is impossible'),
-                      (['--modality', 'sonar'], "modality='sonar' is unknown"),
-                      (['--valid', 'holdout'], "no validation folder 'holdout'; pass --valid with split folders it has")]:
+                      (['--data', data, '--oversample-to', '1.5'], 'oversample_to=1.5 is impossible'),
+                      (['--data', data, '--modality', 'sonar'], "modality='sonar' is unknown"),
+                      (['--data', data, '--valid', 'holdout'], "no validation folder 'holdout'; pass --valid with split folders it has")]:
         r = run([str(BIN/'medfast'), 'data', '--out', str(tmp_path), '--size', '32', *args], check=False)
         assert r.returncode == 2, (args, r.stderr)
         assert r.stderr.count('\n') == 1 and r.stderr.startswith('medfast: error:') and msg in r.stderr, (args, r.stderr)

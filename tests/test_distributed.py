@@ -40,19 +40,26 @@ def report(learn, out):
 rank0_only(report, learn, out)
 '''
 
-def test_two_cpu_processes(tmp_path):
-    "torchrun starts two gloo processes; each trains on its own half of the items, both see the same metrics, rank 0 alone reports"
-    from medfast.phantoms import make_chest_xray
-    data = make_chest_xray(tmp_path/'ph', counts={'train': {'NORMAL': 12, 'PNEUMONIA': 20}, 'val': {'NORMAL': 6, 'PNEUMONIA': 6}}, size=32)
-    script, out = tmp_path/'train_ddp.py', tmp_path/'out'
-    script.write_text(SCRIPT); out.mkdir()
-    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONPATH': str(Path(__file__).resolve().parents[1])}
-    cmd = [str(Path(sys.executable).parent/'torchrun'), '--standalone', '--nproc_per_node', '2', str(script), str(data), str(out)]
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+def _torchrun(args:list, tmp_path:Path)->subprocess.CompletedProcess:
+    "Run `torchrun --standalone --nproc_per_node 2 ARGS` on the CPU; kill the whole process group if it hangs"
+    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONPATH': str(Path(__file__).resolve().parents[1]), 'PATH': f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    cmd = [str(Path(sys.executable).parent/'torchrun'), '--standalone', '--nproc_per_node', '2', *map(str, args)]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True, cwd=tmp_path)
     try: out_, err = p.communicate(timeout=600)
     except subprocess.TimeoutExpired: os.killpg(p.pid, signal.SIGKILL); raise
-    r = subprocess.CompletedProcess(cmd, p.returncode, out_, err)
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert p.returncode == 0, out_[-3000:] + err[-3000:]
+    return subprocess.CompletedProcess(cmd, p.returncode, out_, err)
+
+def _phantom(tmp_path:Path)->Path:
+    from medfast.phantoms import make_chest_xray
+    return make_chest_xray(tmp_path/'ph', counts={'train': {'NORMAL': 12, 'PNEUMONIA': 20}, 'val': {'NORMAL': 6, 'PNEUMONIA': 6}}, size=32)
+
+def test_two_cpu_processes(tmp_path):
+    "torchrun starts two gloo processes; each trains on its own half of the items, both see the same metrics, rank 0 alone reports"
+    data = _phantom(tmp_path)
+    script, out = tmp_path/'train_ddp.py', tmp_path/'out'
+    script.write_text(SCRIPT); out.mkdir()
+    _torchrun([script, data, out], tmp_path)
     shards = [json.loads((out/f'shard{k}.json').read_text()) for k in (0, 1)]
     assert [s['world'] for s in shards] == [2, 2]
     a, b = (set(s['names']) for s in shards)
@@ -63,3 +70,17 @@ def test_two_cpu_processes(tmp_path):
     lines = [json.loads(l) for l in (out/'report.log').read_text().splitlines()]
     assert [l['rank'] for l in lines] == [0]
     assert abs(lines[0]['valid_loss'] - m0['values'][1]) < 1e-4
+
+def test_medfast_train_on_two_processes(tmp_path):
+    "`torchrun ... --no-python medfast train`: both processes train half of the (oversampled) items, rank 0 alone writes one report that loads"
+    from medfast.export import load_model
+    data, out = _phantom(tmp_path), tmp_path/'run'
+    r = _torchrun(['--no-python', 'medfast', 'train', '--data', data, '--out', out, '--arch', 'small_vgg', '--size', '32', '--bs', '8', '--epochs', '1', '--lr', '1e-2'], tmp_path)
+    procs = sorted(l for l in r.stdout.splitlines() if l.startswith('process '))
+    assert procs == ['process 0 of 2: 16 training items per epoch', 'process 1 of 2: 16 training items per epoch'], r.stdout[-2000:]
+    m = json.loads((out/'metrics.json').read_text())
+    assert (m['run']['world_size'], m['run']['train_items_per_process']) == (2, 16)  # 40 items after oversampling, 20 per process: 2 full batches of 8
+    assert r.stdout.count('precision') == 1  # the per-class table, printed by rank 0 alone
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith('.')) == [] and len(list((out/'checkpoints').iterdir())) == 1
+    assert json.loads((out/'run.json').read_text())['status'] == 'complete'
+    assert not any(k.startswith('module.') for k in load_model(out).model.state_dict())
