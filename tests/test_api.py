@@ -66,18 +66,20 @@ def test_signatures_render_as_written(module):
     if bad: pytest.fail(f'{len(bad)} symbol(s) of medfast.{module} render badly:\n  ' + '\n  '.join(bad), pytrace=False)
 
 
+class Toy:
+    "A toy"
+    def __init__(self, a:int=1): pass  # how many
+    def grow(self, by:int=2):  # how much
+        "Grow the toy"
+    def forward(self, x): pass
+
+
 def test_classes_show_their_methods():
     "A class's page shows `class Name(Base):` over its `__init__`, then each documented method of its body under its own heading"
     from medfast.core import DataError
     R = _site_renderer()
     md = R(DataError)._repr_markdown_()
     assert 'class DataError(ValueError):\n    def __init__(\n' in md and '# what is wrong with it' in md, md
-    class Toy:
-        "A toy"
-        def __init__(self, a:int=1): pass  # how many
-        def grow(self, by:int=2):  # how much
-            "Grow the toy"
-        def forward(self, x): pass
     md = R(Toy)._repr_markdown_()
     assert '#### Toy.grow' in md and '*Grow the toy*' in md and 'def grow(' in md, md
     assert 'forward' not in md, md  # undocumented methods are left out
