@@ -9,7 +9,10 @@ from __future__ import annotations
 import medfast.core
 import numpy as np, pandas as pd, torch
 import matplotlib.pyplot as plt
+from typing import Callable
+from pathlib import Path
 from fastcore.basics import noop
+from fastai.data.load import DataLoader
 from .metrics import bootstrap_ci
 from .decisions import Decision
 
@@ -31,7 +34,7 @@ def fit_temperature(
     logits,                  # (N, C) validation logits (before any activation)
     targs,                   # (N,) class indices, or (N, C) 0/1 multi-label targets
     multi_label:bool|None=None, # one temperature per label; default: from the targets' shape
-    act=None,                # scaled logits -> probabilities; default softmax, or sigmoid for multi-label
+    act:Callable|None=None,  # scaled logits -> probabilities; default softmax, or sigmoid for multi-label
     max_iter:int=100,        # L-BFGS iterations
 )->float|list: # the temperature (a list, one per label, for multi-label)
     "The temperature in [1/20, 20] minimising the validation negative log-likelihood of act(logits / T), fitted on the CPU with L-BFGS"
@@ -102,7 +105,7 @@ def calibration_table(
 def plot_calibration(
     before,               # (N, C) probabilities before scaling
     targs,                # (N,) class indices, or (N, C) multi-label targets (labels pooled)
-    after=None,           # (N, C) probabilities after scaling, drawn beside
+    after:np.ndarray|None=None, # (N, C) probabilities after scaling, drawn beside
     n_bins:int=10,        # equal-width bins
 ):
     "Reliability diagram (accuracy against confidence per bin) above the bin counts, before and after scaling"
@@ -120,8 +123,8 @@ def plot_calibration(
 # %% ../nbs/06c_calibration.ipynb #c0c61c43
 def calibrate_learner(
     learn,                # a trained fastai Learner
-    dl=None,              # items to fit on; default the validation set, unshuffled
-    fname=None,           # where to save the reliability diagram (`calibration.png`); None: no figure
+    dl:DataLoader|None=None, # items to fit on; default the validation set, unshuffled
+    fname:str|Path|None=None, # where to save the reliability diagram (`calibration.png`); None: no figure
     n_bins:int=15,        # bins of the reported ECE
 )->dict: # temperature, ece_before, ece_after (lists, one per label, for multi-label)
     "Fit a temperature on validation, install it in the learner's `Decision`, and report the ECE before and after"
@@ -143,7 +146,7 @@ def calibrate_learner(
 # %% ../nbs/06c_calibration.ipynb #b039707c
 def tta_uncertainty(
     learn,          # a trained fastai Learner
-    dl=None,        # items to predict; default the validation set, unshuffled
+    dl:DataLoader|None=None, # items to predict; default the validation set, unshuffled
     n:int=8,        # augmented views of each item
 )->tuple: # (mean (N, C), standard deviation (N, C), targets)
     "Probabilities over `n` augmented views of each item, their mean and standard deviation: fastai's `tta` with the spread kept"

@@ -37,7 +37,7 @@ class DataError(ValueError):
 
 # %% ../nbs/00_core.ipynb #adc038b8
 def work_dir(
-    path=None,   # a folder to use as it is; None makes a new temporary one
+    path:str|Path|None=None,   # a folder to use as it is; None makes a new temporary one
 )->Path:
     "`path` as a `Path`, or a new temporary folder named `medfast-*`"
     return Path(tempfile.mkdtemp(prefix='medfast-')) if path is None else Path(path)
@@ -57,7 +57,9 @@ def deprecated_alias(
     return _f
 
 # %% ../nbs/00_core.ipynb #fb160266
-def renamed_params(**renames):  # old keyword name = new keyword name
+def renamed_params(
+    **renames:str,  # old keyword name = new keyword name
+):
     "Decorator: accept each old keyword name with a `DeprecationWarning`, passing its value as the new one"
     def deco(f):
         params = inspect.signature(f).parameters

@@ -100,12 +100,12 @@ class Decision:
     "Loss-function wrapper whose activation divides by a temperature and corrects the prior, and whose decodes applies per-label thresholds"
     def __init__(self,
         loss_func,                # the learner's loss function; training is unchanged
-        train_prior=None,         # priors the model was trained under; None: no prior correction
-        prior=None,               # priors of the population in use
-        thresholds=None,          # per-label thresholds; None: the loss function's own decodes (argmax)
+        train_prior:list|np.ndarray|None=None, # priors the model was trained under; None: no prior correction
+        prior:list|np.ndarray|None=None,       # priors of the population in use
+        thresholds:float|list|None=None,       # per-label thresholds; None: the loss function's own decodes (argmax)
         pos:int=1,                # binary tasks: the class the threshold is on
         multi_label:bool=False,   # sigmoid outputs
-        temperature=None,         # logits are divided by it before the activation: a float, or one per label (multi-label); None: 1
+        temperature:float|list|None=None,      # logits are divided by it before the activation: a float, or one per label (multi-label); None: 1
     ):
         if (train_prior is None) != (prior is None): raise ValueError("pass both train_prior and prior to correct the prior, or neither")
         if temperature is not None and not (np.asarray(temperature, dtype=float) > 0).all(): raise ValueError(f"temperature={temperature} must be positive")
@@ -136,8 +136,8 @@ class Decision:
 def fit_decision(
     learn,                    # a trained fastai Learner
     how:str|None='f1',        # 'f1', 'sensitivity', or None for no thresholds
-    train_prior=None,         # priors the model was trained under (e.g. balanced after oversampling); None: no correction
-    prior=None,               # priors of the population; required with `train_prior`
+    train_prior:list|np.ndarray|None=None, # priors the model was trained under (e.g. balanced after oversampling); None: no correction
+    prior:list|np.ndarray|None=None, # priors of the population; required with `train_prior`
     sensitivity:float=0.9,    # target for how='sensitivity'
     pos:int=1,                # binary tasks: the class the threshold is on
 )->Decision:

@@ -164,7 +164,9 @@ def dicom_type(
     return type('DicomImage' if n_in == 3 else 'DicomImageBW', (base,), {'create': classmethod(create), 'windows': windows})
 
 # %% ../nbs/03_dicom.ipynb #1ecdb6f4
-def check_dicom(fn:str|Path):
+def check_dicom(
+    fn:str|Path,  # the file to check
+):
     "Raise `DataError` if `fn` is not a DICOM image medfast can decode"
     read_dicom(fn)
 

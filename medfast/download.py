@@ -21,7 +21,10 @@ MEDMNIST_MD5 = {'pneumoniamnist': '28209eda62fecd6e6a2d98b1501bb15f', 'chestmnis
 MEDMNIST_URL = 'https://zenodo.org/records/10519652/files/{name}.npz?download=1'
 
 # %% ../nbs/03b_download.ipynb #6fcbd209
-def md5sum(fn:str|Path, chunk:int=1<<20)->str:
+def md5sum(
+    fn:str|Path,      # the file to hash
+    chunk:int=1<<20,  # bytes read at a time
+)->str:
     "MD5 hex digest of a file"
     h = hashlib.md5()
     with open(fn, 'rb') as f:

@@ -17,6 +17,7 @@ from .core import DataError
 from .metrics import has_both_outcomes, specificity_score, summary_scores, _resamples
 from fastcore.basics import patch
 from fastai.interpret import Interpretation, ClassificationInterpretation
+from fastai.data.load import DataLoader
 
 # %% auto #0
 __all__ = ['is_multi_label_targs', 'check_preds', 'per_class_report', 'summary_metrics', 'plot_confusion', 'plot_roc_pr',
@@ -96,7 +97,7 @@ def plot_confusion(
     targs,                 # (N,) true class indices
     vocab:list,            # the C class names
     normalize:bool=True,   # colour and label each row as fractions of that actual class
-    ax=None,               # matplotlib axes to draw on; a new figure if None
+    ax:plt.Axes|None=None, # matplotlib axes to draw on; a new figure if None
     cmap:str='Blues',      # matplotlib colour map
     cbar:bool=True,        # draw the colour bar
 ):
@@ -189,7 +190,7 @@ def label_report(
     probs,              # (N, C) per-label probabilities
     targs,              # (N, C) 0/1 targets
     vocab:list,         # the C label names
-    thresholds=None,    # per-label decision thresholds (`fit_thresholds` on validation); None: 0.5
+    thresholds:list|np.ndarray|None=None, # per-label decision thresholds (`fit_thresholds` on validation); None: 0.5
     n_boot:int=200,     # bootstrap resamples for the intervals
     level:float=0.95,   # coverage of the intervals
     seed:int=0,         # seed of the resamples
@@ -215,7 +216,7 @@ def label_confusion(
     probs,              # (N, C) per-label probabilities
     targs,              # (N, C) 0/1 targets
     vocab:list,         # the C label names
-    thresholds=None,    # per-label thresholds; None: 0.5
+    thresholds:list|np.ndarray|None=None, # per-label thresholds; None: 0.5
 )->pd.DataFrame: # a row per label: tn, fp, fn, tp
     "True/false negatives and positives of each label at its threshold"
     preds, _, targs = _label_preds(probs, targs, vocab, thresholds)
@@ -227,7 +228,7 @@ def plot_label_confusion(
     probs,              # (N, C) per-label probabilities
     targs,              # (N, C) 0/1 targets
     vocab:list,         # the C label names
-    thresholds=None,    # per-label thresholds; None: 0.5
+    thresholds:list|np.ndarray|None=None, # per-label thresholds; None: 0.5
     ncols:int=4,        # matrices per row
 ):
     "A grid of per-label 2×2 confusion matrices at each label's threshold, rows normalised; returns the figure"
@@ -258,8 +259,8 @@ def plot_cooccurrence(
     probs,              # (N, C) per-label probabilities; None: the truth panel only
     targs,              # (N, C) 0/1 targets
     vocab:list,         # the C label names
-    thresholds=None,    # per-label thresholds; None: 0.5
-    figsize=None,       # figure size; default from the number of labels
+    thresholds:list|np.ndarray|None=None, # per-label thresholds; None: 0.5
+    figsize:tuple|None=None, # figure size; default from the number of labels
 ):
     "Heatmaps of label co-occurrence, truth × truth and truth × prediction, each row as a share of its label's images; returns the figure"
     targs = _np(targs).astype(int)
@@ -279,7 +280,7 @@ def label_top_losses(
     probs,              # (N, C) per-label probabilities
     targs,              # (N, C) 0/1 targets
     vocab:list,         # the C label names
-    items=None,         # the N items (file names or a table with a `file` column), for a `file` column
+    items:list|pd.DataFrame|None=None, # the N items (file names or a table with a `file` column), for a `file` column
     k:int=3,            # items per label
 )->pd.DataFrame: # indexed by (label, position in the set): file, actual, p_label, loss; highest loss first within a label
     "The `k` items with the highest binary cross-entropy on each label"
@@ -306,7 +307,7 @@ def label_metrics(
     probs,              # (N, C) per-label probabilities
     targs,              # (N, C) 0/1 targets
     vocab:list,         # the C label names
-    thresholds=None,    # per-label thresholds fitted on validation; None: 0.5
+    thresholds:list|np.ndarray|None=None, # per-label thresholds fitted on validation; None: 0.5
     n_boot:int=200,     # bootstrap resamples of the per-label intervals
     seed:int=0,         # seed of the resamples
 )->dict: # macro_auroc, macro_ap, mean_sensitivity, mean_specificity, n, thresholds, per_label
@@ -350,7 +351,7 @@ def top_losses_table(
 def plot_top_losses(
     learn_or_interp,      # a fastai `Learner`, or a `ClassificationInterpretation` of it
     k:int=9,              # number of images
-    figsize=None,         # figure size; fastai chooses one if None
+    figsize:tuple|None=None, # figure size; fastai chooses one if None
 ):
     "Show the `k` validation images with the highest loss using fastai's `plot_top_losses`; returns the figure"
     interp = _as_interp(learn_or_interp)
@@ -366,10 +367,10 @@ class ClassifierReport:
         probs,            # (N, C) class (or per-label) probabilities
         targs,            # (N,) true class indices, or (N, C) 0/1 multi-label targets
         vocab:list,       # the C class (or label) names
-        interp=None,      # single-label: the fastai `ClassificationInterpretation`, for top losses
+        interp:ClassificationInterpretation|None=None, # single-label: the fastai `ClassificationInterpretation`, for top losses
         pos:int|str=1,    # binary tasks: the positive class
-        thresholds=None,  # multi-label: per-label thresholds fitted on validation; None: 0.5
-        items=None,       # multi-label: the N items, for the files of the top losses
+        thresholds:list|np.ndarray|None=None, # multi-label: per-label thresholds fitted on validation; None: 0.5
+        items:list|pd.DataFrame|None=None, # multi-label: the N items, for the files of the top losses
     ):
         self.multi_label, self.vocab, self.interp, self.pos, self.items = is_multi_label_targs(targs), list(vocab), interp, pos, items
         if self.multi_label:
@@ -391,7 +392,9 @@ def plot_confusion(self:ClassifierReport, normalize:bool=True):
     return plot_confusion(self.probs, self.targs, self.vocab, normalize)
 
 @patch
-def plot_roc_pr(self:ClassifierReport): return plot_roc_pr(self.probs, self.targs, self.vocab, self.pos)
+def plot_roc_pr(self:ClassifierReport):
+    "ROC and precision-recall curves of the report's predictions"
+    return plot_roc_pr(self.probs, self.targs, self.vocab, self.pos)
 
 @patch
 def plot_cooccurrence(self:ClassifierReport):
@@ -406,7 +409,9 @@ def top_losses(self:ClassifierReport, k:int=9):
     return label_top_losses(self.probs, self.targs, self.vocab, self.items, k) if self.multi_label else top_losses_table(self.interp, k)
 
 @patch
-def plot_top_losses(self:ClassifierReport, k:int=9, figsize=None): return plot_top_losses(self.interp, k, figsize)
+def plot_top_losses(self:ClassifierReport, k:int=9, figsize:tuple|None=None):
+    "The `k` validation images with the highest loss (single-label reports)"
+    return plot_top_losses(self.interp, k, figsize)
 
 @patch(as_prop=True)
 def metrics(self:ClassifierReport)->dict:
@@ -419,8 +424,8 @@ def interpret_learner(
     learn,             # a trained fastai `Learner`, single- or multi-label
     ds_idx:int=1,      # which of `learn.dls` to predict: 1 is the validation set
     pos:int|str=1,     # binary tasks: the positive class (index or name)
-    dl=None,           # a labelled DataLoader to predict instead, e.g. `learn.dls.test_dl(df, with_labels=True)`
-    thresholds=None,   # multi-label: per-label thresholds; None: those `fit_decision` installed, else 0.5
+    dl:DataLoader|None=None, # a labelled DataLoader to predict instead, e.g. `learn.dls.test_dl(df, with_labels=True)`
+    thresholds:list|np.ndarray|None=None, # multi-label: per-label thresholds; None: those `fit_decision` installed, else 0.5
 )->ClassifierReport:
     "Predict `learn.dls[ds_idx]` (or `dl`) once and return its per-class (or per-label) table, summary metrics and figures"
     dl = (learn.dls[ds_idx] if dl is None else dl).new(shuffle=False, drop_last=False)

@@ -115,7 +115,7 @@ def ece(
 def summary_scores(
     probs,              # (N, C) class probabilities
     targs,              # (N,) true class indices
-    preds=None,         # (N,) decided classes; default the argmax of `probs`
+    preds:np.ndarray|None=None, # (N,) decided classes; default the argmax of `probs`
     pos:int=1,          # the class of the binary AUROC and of `sensitivity`
 )->dict: # accuracy, balanced_accuracy, macro_f1, mcc, gmean, auroc, sensitivity, ece (NaN where undefined)
     "The single-label summary metrics of medfast's tables, reports and bootstrap intervals"

@@ -12,8 +12,9 @@ import numpy as np, pandas as pd
 from pathlib import Path
 import matplotlib.pyplot as plt, seaborn as sns
 from PIL import Image
+from typing import Callable
 from sklearn.model_selection import train_test_split
-from fastai.data.core import TfmdDL
+from fastai.data.core import Datasets, TfmdDL
 from fastai.callback.data import WeightedDL
 from imblearn.over_sampling import RandomOverSampler, SMOTE
 from imblearn.under_sampling import RandomUnderSampler
@@ -159,7 +160,7 @@ def dhash(
 # %% ../nbs/01_sampling.ipynb #89ce1855
 def image_fingerprints(
     files,                  # paths (or anything `reader` accepts)
-    reader=_open_gray,      # opens one item as a PIL image
+    reader:Callable=_open_gray,  # opens one item as a PIL image
 )->pd.DataFrame: # columns `exact` (hash of the pixels) and `dhash` (64-bit perceptual hash), one row per item
     "Exact and perceptual hashes of each image"
     rows = []
@@ -204,7 +205,7 @@ def leakage_audit(
     file_col:str|None='file',  # image column read by `reader`, or None to skip the image checks
     valid_col:str='is_valid',  # boolean validation column
     max_dist:int=16,           # largest dHash distance (of 256 bits) that counts as a near duplicate
-    reader=_open_gray,         # opens one item of `file_col` as a PIL image
+    reader:Callable=_open_gray,  # opens one item of `file_col` as a PIL image
     near:bool=True,            # look for near duplicates (decodes every image); False: only exact copies, by content hash
     name_col:str|None=None,    # column naming the items in the result (e.g. 'file' when images are bytes); default `file_col`
 )->pd.DataFrame: # one row per leak: kind, patient, train, valid, distance
@@ -260,7 +261,7 @@ def oversample(
 def plot_class_counts(
     tables:dict,            # {title: table from `class_counts`}
     col:str='train',        # which column to plot
-    ax=None,                # matplotlib axes to draw on
+    ax:plt.Axes|None=None,  # matplotlib axes to draw on; a new figure if None
 ):
     "Bar plot of images per class for each labelled count table"
     long = pd.concat([t[[col]].rename(columns={col: 'images'}).rename_axis('class').reset_index().assign(stage=k)
@@ -268,13 +269,21 @@ def plot_class_counts(
     if ax is None: _, ax = plt.subplots(figsize=(5, 3))
     sns.barplot(data=long, x='stage', y='images', hue='class', ax=ax)
     for c in ax.containers: ax.bar_label(c, fontsize=8)
+    ax.margins(y=0.12)  # headroom for the tallest bar's label
+    ax.legend(title='class', loc='upper left', bbox_to_anchor=(1.01, 1), frameon=False)  # beside the bars, never over them
     ax.set_xlabel(''); ax.set_ylabel(f'{col} images')
     return ax
 
 # %% ../nbs/01_sampling.ipynb #ba373c91
 class UndersampledDL(TfmdDL):
     "Training `DataLoader` drawing at most `n_per_class` items of each group, afresh every epoch"
-    def __init__(self, dataset=None, bs=None, groups=None, n_per_class=None, **kwargs):
+    def __init__(self,
+        dataset:Datasets|None=None,      # the training items (what fastai's `DataLoader.new` passes)
+        bs:int|None=None,                # batch size
+        groups:list|np.ndarray|None=None, # the group (class) of each item; None: one group
+        n_per_class:int|None=None,       # items drawn from each group per epoch; None: the smallest group's size
+        **kwargs,                        # passed to fastai's `TfmdDL`
+    ):
         super().__init__(dataset=dataset, bs=bs, **kwargs)
         self.groups = np.zeros(self.n, int) if groups is None else np.asarray(groups)
         self.members = [np.flatnonzero(self.groups == g) for g in np.unique(self.groups)]
@@ -333,7 +342,7 @@ def sample_weights(
 # %% ../nbs/01_sampling.ipynb #d7e5376f
 def weighted_dls(
     dls,                       # DataLoaders from `table_dls` or `folder_dls`
-    wgts=None,                 # weights of the training items; default `sample_weights` of their labels
+    wgts:list|np.ndarray|None=None, # weights of the training items; default `sample_weights` of their labels
     label_delim:str|None=None, # separator of multi-label strings
 ):
     "New DataLoaders whose training loader is fastai's `WeightedDL`, drawing items in proportion to `wgts`"

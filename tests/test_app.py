@@ -2,12 +2,12 @@
 probabilities and heatmap overlay checked against `medfast predict`, every request the browser made checked to stay on 127.0.0.1, a screenshot kept.
 
 Set MEDFAST_APP_SHOT=<file.png> to keep the screenshot somewhere else than the test's temporary folder."""
-import json, os, re, subprocess, sys
+import os, re, subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 import numpy as np
 import pytest
-from conftest import BIN
+from conftest import BIN, needs_browser, requests
 from medfast.phantoms import make_chest_xray
 from medfast.data import folder_dls
 from medfast.models import small_vgg
@@ -16,8 +16,6 @@ from medfast.export import save_model
 from medfast.predict import predict_files
 from medfast.app import free_port
 from fastai.torch_core import set_seed
-
-from test_docs_site import CHROMIUM, DRIVER, FLAGS, needs_browser
 
 pytestmark = needs_browser
 APP = [str(BIN/'medfast'), 'app']  # the installed console script
@@ -51,31 +49,6 @@ def server(model, request):
     p.wait(20)
 
 
-@pytest.fixture(scope='module')
-def driver(tmp_path_factory):
-    os.environ['SE_OFFLINE'] = 'true'  # Selenium Manager must not try to download a browser or driver
-    webdriver = pytest.importorskip('selenium.webdriver', reason='the docs extra (selenium) is not installed')
-    from selenium.webdriver.chrome.service import Service
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for f in FLAGS + [f'--user-data-dir={tmp_path_factory.mktemp("chrome")}']: opts.add_argument(f)
-    opts.set_capability('goog:loggingPrefs', {'performance': 'ALL', 'browser': 'ALL'})
-    d = webdriver.Chrome(service=Service(DRIVER), options=opts)
-    d.set_page_load_timeout(60)
-    yield d
-    d.quit()
-
-
-def _requests(driver)->set:
-    "URLs of every network request and websocket the page made (Chromium's performance log)"
-    urls = set()
-    for e in driver.get_log('performance'):
-        m = json.loads(e['message'])['message']
-        if m['method'] == 'Network.requestWillBeSent': urls.add(m['params']['request']['url'])
-        elif m['method'] == 'Network.webSocketCreated': urls.add(m['params']['url'])
-    return urls
-
-
 def test_upload_shows_the_predictions_of_medfast_predict(model, server, driver):
     "Upload a JPEG; the bars' values equal predict_files' probabilities, the decision and the heatmap overlay are shown, the screenshot is kept"
     from selenium.webdriver.common.by import By
@@ -97,7 +70,7 @@ def test_upload_shows_the_predictions_of_medfast_predict(model, server, driver):
 
 def test_nothing_loads_from_the_internet(server, driver):
     "Every http(s) request and websocket of the page, after the upload too, goes to the local server"
-    urls = _requests(driver)
+    urls = requests(driver)
     web = {u for u in urls if urlsplit(u).scheme in ('http', 'https', 'ws', 'wss')}
     assert web, 'the performance log recorded no requests'
     assert {urlsplit(u).netloc for u in web} == {urlsplit(server).netloc}, sorted(u for u in web if urlsplit(u).netloc != urlsplit(server).netloc)

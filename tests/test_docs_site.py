@@ -1,21 +1,17 @@
 """The docs website: `python tools/build_site.py` builds it offline, and headless Chromium reads it from 127.0.0.1.
 
-Set MEDFAST_DOCS_SHOTS=<folder> to keep screenshots of the home page, an API page and a tutorial;
-MEDFAST_DOCS_ROOT=<project copy> checks the site of another copy of the project (a scratch tutorial, say).
+Every page is screenshotted at desktop (1280 px) and mobile (390 px) width, under `desktop/` and `mobile/` of
+$MEDFAST_SCREENSHOTS if set (else a pytest temporary folder); MEDFAST_DOCS_ROOT=<project copy> checks the site of
+another copy of the project (a scratch tutorial, say).
 """
 import ast, functools, hashlib, html.parser, http.server, json, os, re, shutil, stat, sys, threading, urllib.error, urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 import pytest
-from conftest import ROOT, run
+from conftest import ROOT, run, needs_browser, requests
 
-CHROMIUM = next(filter(None, map(shutil.which, ('chromium', 'chromium-browser', 'google-chrome'))), None)
-DRIVER = shutil.which('chromedriver')
 PROJ = Path(os.environ.get('MEDFAST_DOCS_ROOT') or ROOT)
-FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-         '--disable-component-update', '--disable-sync', '--window-size=1440,1000']
-needs_browser = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason=
-    'headless-browser checks need Chromium and its driver: apt-get install -y chromium chromium-driver')
+WIDTHS = {'desktop': (1280, 900), 'mobile': (390, 844)}
 
 
 def _digest(root):
@@ -109,21 +105,6 @@ def server(site):
     srv.shutdown(); srv.server_close()
 
 
-@pytest.fixture(scope='module')
-def driver(tmp_path_factory):
-    os.environ['SE_OFFLINE'] = 'true'  # Selenium Manager must not try to download a browser or driver
-    webdriver = pytest.importorskip('selenium.webdriver', reason='the docs extra (selenium) is not installed')
-    from selenium.webdriver.chrome.service import Service
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for f in FLAGS + [f'--user-data-dir={tmp_path_factory.mktemp("chrome")}']: opts.add_argument(f)
-    opts.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
-    d = webdriver.Chrome(service=Service(DRIVER), options=opts)
-    d.set_page_load_timeout(60)
-    yield d
-    d.quit()
-
-
 # what each page holds, read in the browser after it has loaded
 _READ_PAGE = """
 const heads = [...document.querySelectorAll('.cell-output-markdown h3[id], .cell-output-markdown h4[id]')].map(h => {
@@ -142,22 +123,47 @@ return {
                                                           output: !!i.closest('.cell-output-display')})),
   sidebar: [...document.querySelectorAll('#quarto-sidebar a[href]')].map(a => a.href),
   heads: heads,
+  math: document.querySelectorAll('math').length,
+  prose: (() => { const m = (document.querySelector('main') || document.body).cloneNode(true);
+                  m.querySelectorAll('pre, code, script, style').forEach(e => e.remove()); return m.textContent; })(),
+  main_links: [...document.querySelectorAll('main a[href]')].map(a => a.href),
+  cards: [...document.querySelectorAll('main .card')].map(c => ({href: (c.querySelector('a[href]') || {}).href || null,
+          imgs: [...c.querySelectorAll('img')].map(i => i.naturalWidth)})),
 };
 """
 
 
 @pytest.fixture(scope='module')
-def pages(site, server, driver):
-    "Every page of the site opened in Chromium: {path: what _READ_PAGE saw, plus the console's errors}"
+def shots(tmp_path_factory):
+    "Where the screenshots go: $MEDFAST_SCREENSHOTS, else a temporary folder"
+    return Path(os.environ.get('MEDFAST_SCREENSHOTS') or tmp_path_factory.mktemp('screenshots'))
+
+
+def _shot_name(path): return path.removesuffix('.html').replace('/', '--') + '.png'
+
+
+@pytest.fixture(scope='module')
+def pages(site, server, driver, shots):
+    """Every page of the site opened in Chromium at each of `WIDTHS` and screenshotted: {path: what _READ_PAGE saw at desktop
+    width, plus `errors` (the console's, at either width), `requests` (the network log's URLs) and `overflow` (px of sideways scroll on mobile)}"""
     from selenium.webdriver.support.ui import WebDriverWait
-    res = {}
-    for f in sorted(site.rglob('*.html')):
-        path = f.relative_to(site).as_posix()
-        driver.get(f'{server}/{path}')
-        WebDriverWait(driver, 20).until(lambda d: d.execute_script(
-            "return document.readyState == 'complete' && [...document.images].every(i => i.complete)"))
-        res[path] = driver.execute_script(_READ_PAGE)
-        res[path]['errors'] = [e['message'] for e in driver.get_log('browser') if e['level'] == 'SEVERE']
+    res, files = {}, sorted(site.rglob('*.html'))
+    requests(driver)  # start the network log afresh
+    for kind, (w, h) in WIDTHS.items():
+        driver.set_window_size(w, h)
+        (shots/kind).mkdir(parents=True, exist_ok=True)
+        for f in files:
+            path = f.relative_to(site).as_posix()
+            driver.get(f'{server}/{path}')
+            WebDriverWait(driver, 20).until(lambda d: d.execute_script(
+                "return document.readyState == 'complete' && [...document.images].every(i => i.complete)"))
+            p = res.setdefault(path, {'errors': [], 'requests': set()})
+            if kind == 'desktop': p.update(driver.execute_script(_READ_PAGE))
+            else: p['overflow'] = driver.execute_script('return document.documentElement.scrollWidth - document.documentElement.clientWidth')
+            p['errors'] += [f"{kind}: {e['message']}" for e in driver.get_log('browser') if e['level'] == 'SEVERE']
+            p['requests'] |= requests(driver)
+            driver.save_screenshot(str(shots/kind/_shot_name(path)))
+    driver.set_window_size(*WIDTHS['desktop'])
     return res
 
 
@@ -165,7 +171,7 @@ def _local(server, url): return url.startswith(server + '/')
 
 def _our_error(server, msg):
     "A console error about this site (Chromium's own request for /favicon.ico aside)"
-    url = msg.split(' ', 1)[0]
+    url = next((w for w in msg.split() if '://' in w), '')
     return not ('Failed to load resource' in msg and url.endswith('/favicon.ico'))
 
 
@@ -258,23 +264,62 @@ def test_search_finds_a_function(server, driver):
 
 
 @needs_browser
-def test_screenshots(server, driver, pages, tmp_path):
-    "Home page, an API page and a tutorial (or the richest page) render as images; kept in MEDFAST_DOCS_SHOTS if set"
-    from selenium.webdriver.common.by import By
-    shots = Path(os.environ.get('MEDFAST_DOCS_SHOTS') or tmp_path)
-    shots.mkdir(parents=True, exist_ok=True)
-    tut = sorted(p for p in pages if p.startswith('tutorials/')) or \
-          sorted(pages, key=lambda p: -sum(i['output'] for i in pages[p]['images']))
-    for name, path, anchor in [('home', 'index.html', None), ('api', 'phantoms.html', '#make_chest_xray'),
-                               ('tutorial', tut[0], None), ('plot', tut[0], '.cell-output-display img')]:
-        driver.get(f'{server}/{path}')
-        if anchor and not driver.find_elements(By.CSS_SELECTOR, anchor): continue
-        if anchor:  # jump (Bootstrap scrolls smoothly), leaving room for the navbar
-            driver.execute_script("""const e = document.querySelector(arguments[0]);
-              document.documentElement.style.scrollBehavior = 'auto';
-              window.scrollTo(0, e.getBoundingClientRect().top + window.scrollY - 70);""", anchor)
-        assert driver.save_screenshot(str(shots/f'{name}.png'))
-        assert (shots/f'{name}.png').stat().st_size > 20_000, name  # a blank page compresses to a few kB
+def test_every_page_is_screenshotted(pages, shots):
+    "Each page at each width left a screenshot with something on it (a blank page compresses to a few kB)"
+    small = [(kind, p) for kind in WIDTHS for p in pages if (shots/kind/_shot_name(p)).stat().st_size < 10_000]
+    assert not small, small
+
+
+@needs_browser
+def test_nothing_is_requested_from_another_host(server, pages):
+    "Chromium's network log: every http(s) request and websocket of every page goes to the local server"
+    web = {(page, u) for page, p in pages.items() for u in p['requests'] if urlsplit(u).scheme in ('http', 'https', 'ws', 'wss')}
+    assert len(web) > len(pages), 'the performance log recorded too few requests'
+    assert not [(page, u) for page, u in web if not _local(server, u)], sorted((page, u) for page, u in web if not _local(server, u))
+
+
+@needs_browser
+def test_pages_fit_a_phone(pages):
+    "At 390 px nothing but a code block or table scrolls sideways: the page itself never does"
+    wide = {page: p['overflow'] for page, p in pages.items() if p['overflow'] > 2}
+    assert not wide, f'pages wider than a phone (px of sideways scroll): {wide}'
+
+
+def _tex_pages() -> dict:
+    "{page: number of TeX spans (`$...$`, `$$...$$`) in its notebook's markdown cells}"
+    res = {}
+    for nb in (PROJ/'nbs').rglob('*.ipynb'):
+        rel = nb.relative_to(PROJ/'nbs')
+        if any(s.startswith(('_', '.')) for s in rel.parts): continue
+        md = ''.join(''.join(c['source']) for c in json.loads(nb.read_text())['cells'] if c['cell_type'] == 'markdown')
+        n = len(re.findall(r'\$\$.+?\$\$|\$[^$\n]+\$', md, re.S))
+        if n: res[rel.with_name(re.sub(r'^\d+[a-z]?_', '', rel.stem) + '.html').as_posix()] = n
+    return res
+
+
+@needs_browser
+def test_maths_is_rendered(pages):
+    "Every TeX span of a notebook's prose is a MathML `math` element on its page, and no page's prose shows raw TeX"
+    tex = _tex_pages()
+    assert tex, 'no notebook has TeX: the check checks nothing'
+    few = {page: (n, pages[page]['math']) for page, n in tex.items() if pages[page]['math'] < n}
+    assert not few, f'pages with fewer math elements than TeX spans in their source (spans, math): {few}'
+    raw = {page: re.findall(r'.{0,30}(?:\\\(|\\\[|\$\$).{0,30}', p['prose']) for page, p in pages.items()}
+    assert not {k: v for k, v in raw.items() if v}, {k: v for k, v in raw.items() if v}
+
+
+@needs_browser
+def test_tutorials_index_links_every_tutorial(server, pages):
+    "The tutorials index reaches every tutorial page (through its cards, when it has cards), and every card links to a live page"
+    idx = pages['tutorials/index.html']
+    tuts = {p for p in pages if p.startswith('tutorials/') and p != 'tutorials/index.html'}
+    links = [c['href'] for c in idx['cards']] if idx['cards'] else idx['main_links']
+    linked = {urlsplit(u).path.lstrip('/') for u in links if u and _local(server, u)}
+    assert tuts <= linked, f'tutorials not linked from the index: {sorted(tuts - linked)}'
+    dead = [c for c in idx['cards'] if not (c['href'] and urlsplit(c['href']).path.lstrip('/') in pages)]
+    assert not dead, f'cards without a link to a page of the site: {dead}'
+    assert all(w > 0 for c in idx['cards'] for w in c['imgs']), idx['cards']
+    assert all(pages[p]['title'] for p in linked & set(pages)), 'a linked tutorial page has no title'
 
 
 class _Outputs(html.parser.HTMLParser):

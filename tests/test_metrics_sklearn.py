@@ -85,7 +85,7 @@ def test_summary_scores(seed, n_out):
     assert s['sensitivity'] == pytest.approx(skm.recall_score(t == 1, preds == 1))
     assert specificity_score(preds, t, 1) == pytest.approx(skm.recall_score(t != 1, preds != 1))
     assert s['ece'] == pytest.approx(_ref_ece(preds == t, probs.max(1)), abs=1e-6) and s['ece'] == ece_score(probs, t)
-    tab = bootstrap_table(probs, t, n_boot=50)
+    tab = bootstrap_table(probs, t, n_boot=20)  # a few resamples: the interval only has to hold the value
     assert tab.value.to_dict() == pytest.approx({k: s[k] for k in tab.index})
     assert ((tab.lo <= tab.value) & (tab.value <= tab.hi)).all()
 

@@ -10,6 +10,8 @@ The notebooks are not run: the site shows the outputs committed in them. What ha
    refresh `nbdev.yml`, build `_modidx.py`, the sidebar unless `custom_sidebar`, and
    `nbdev.serve.proc_nbs` -> `_proc/`. nbdev's processors run only the cells `show_doc` needs
    (imports, `#| export` cells, `show_doc` calls); every other cell keeps its committed output.
+   `show_doc` renders with `site_renderer()`: nbdev's renderer, but a class reads `class Name(Base):` over its
+   `__init__` (fastcore writes `def Name(...)`), followed by its documented methods, and `**kwargs` keeps its docments.
 3. Rename each page to its nbdev `output-file` (`02_data.ipynb` -> `data.html`): smalldocs ignores
    `output-file`, and nbdev's doc links and `_modidx.py` use it.
 4. Render with smalldocs (a pure-Python renderer of Quarto `_quarto.yml` projects; pinned in the
@@ -22,7 +24,7 @@ The notebooks are not run: the site shows the outputs committed in them. What ha
 `nbdev-docs` still builds the same `nbs/` with Quarto wherever Quarto is installed.
 Exit status 1 when a link is broken or smalldocs warns about something unexpected.
 """
-import argparse, base64, hashlib, html, html.parser, json, os, posixpath, re, shutil, sys, tempfile, time
+import argparse, base64, functools, hashlib, html, html.parser, inspect, json, os, posixpath, re, shutil, sys, tempfile, textwrap, time
 from pathlib import Path
 from urllib.parse import urlsplit, unquote
 
@@ -52,21 +54,68 @@ def stage_project(root: Path, stage: Path) -> Path:
     return stage
 
 
+@functools.lru_cache(None)
+def site_renderer():
+    "nbdev's `show_doc` renderer, with classes shown as classes (bases, `__init__`, documented methods) and `**kwargs` docments shown"
+    from nbdev.showdoc import BasicMarkdownRenderer, NbdevLookup, _ext_link
+    from fastcore.docments import DocmentText, docments, _fmt_sig
+
+    class ClassDocment(DocmentText):
+        "fastcore's signature text, `**kwargs` comments included, and `class Name(Base):` over `__init__` for a class"
+        def __init__(self, obj, maxline=110, docstring=False):
+            super().__init__(obj, maxline=maxline, docstring=docstring)
+            self.dm = docments(obj, full=True, args_kwargs=True)
+            self.dm.pop('self', None)
+        def __str__(self):
+            o = self.obj
+            if not inspect.isclass(o): return super().__str__()
+            bases = [b.__name__ for b in o.__bases__ if b is not object and not b.__name__.startswith('_')]
+            head = f"class {o.__name__}" + (f"({', '.join(bases)})" if bases else '') + ':'
+            if not self.params: return head
+            return head + '\n' + textwrap.indent(_fmt_sig('__init__', self.params, self._ret_str, self.maxline - 4), '    ')
+        __repr__ = __str__
+
+    def _methods(cls):
+        "Public methods and properties written in `cls`'s body with their own docstring (nbdev shows `@patch`ed ones itself)"
+        for k, v in vars(cls).items():
+            f = v.fget if isinstance(v, property) else getattr(v, '__func__', v)
+            if k.startswith('_') or not inspect.isfunction(f) or not f.__doc__: continue
+            if f.__code__.co_qualname.endswith(f'{cls.__name__}.{f.__name__}'): yield k, v
+
+    class SiteRenderer(BasicMarkdownRenderer):
+        "nbdev's `BasicMarkdownRenderer` with `ClassDocment` signatures and, for a class, a section per documented method"
+        def __init__(self, sym, name=None, title_level=3, maxline=110):
+            super().__init__(sym, name=name, title_level=title_level, maxline=maxline)
+            if isinstance(self.dm, DocmentText): self.dm = ClassDocment(self.sym, maxline=maxline)
+        def _repr_markdown_(self):
+            md = super()._repr_markdown_()
+            if not inspect.isclass(self.sym): return md
+            for k, v in _methods(self.sym):
+                r = SiteRenderer(v, name=f'{self.nm}.{k}', title_level=self.title_level + 1)
+                src = NbdevLookup().code(f'{self.fn}.{k}')
+                md += '\n\n' + (_ext_link(src, 'source', 'style="float:right; font-size:smaller"') + '\n\n' if src else '')
+                md += f"{'#' * r.title_level} {r.nm}\n\n" + super(BasicMarkdownRenderer, r)._repr_markdown_()
+            return md
+    return SiteRenderer
+
+
 def proc_nbs_offline(stage: Path, n_workers: int = 0) -> Path:
-    "nbdev's `_pre_docs` (what `nbdev-proc-nbs` runs) without `_ensure_quarto`; returns `_proc/`"
+    "nbdev's `_pre_docs` (what `nbdev-proc-nbs` runs) without `_ensure_quarto`, `show_doc` rendering with `site_renderer()`; returns `_proc/`"
+    import nbdev.showdoc
     from nbdev.config import get_config
     from nbdev.quarto import refresh_quarto_yml, nbdev_sidebar
     from nbdev.doclinks import _build_modidx
     from nbdev.serve import proc_nbs
-    cwd = os.getcwd()
+    cwd, renderer = os.getcwd(), nbdev.showdoc.BasicMarkdownRenderer
     os.chdir(stage)  # nbdev calls a bare get_config() downstream
+    nbdev.showdoc.BasicMarkdownRenderer = site_renderer()  # show_doc's default renderer, looked up when it is called
     try:
         cfg = get_config()
         refresh_quarto_yml()
         _build_modidx()
         nbdev_sidebar.__wrapped__(path=cfg.nbs_path, file_re=r'\.(?:ipynb|qmd|md)$')  # no-op with custom_sidebar
         return proc_nbs(cfg.nbs_path, n_workers=n_workers, force=True)
-    finally: os.chdir(cwd)
+    finally: os.chdir(cwd); nbdev.showdoc.BasicMarkdownRenderer = renderer
 
 
 def _frontmatter(p: Path):
