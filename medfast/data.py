@@ -165,7 +165,7 @@ def presize_tfms(
     presize:float=2.0,      # item resize = presize × size
     **kwargs,               # overrides passed to fastai's `aug_transforms`
 )->tuple: # (item_tfms, batch_tfms)
-    "Item resize to `presize`×`size`, then one batch pass: rotate + zoom-crop to `size` in one interpolation, then lighting"
+    "Item resize to `presize`×`size`, then one batch pass: rotate + zoom-crop to `size` in one interpolation, then lighting; `kwargs` override the preset"
     if presize < 1: raise ValueError(f"presize={presize} must be >= 1: items are resized to presize × size before the batch crop")
     item = Resize(round(size*presize), method=ResizeMethod.Squish)
     return [item], aug_transforms(size=size, **{**_preset(modality), **kwargs})
@@ -184,7 +184,7 @@ def aug_preset(
     presize:float=2.0,      # item resize = presize × size
     **kwargs,               # overrides for fastai's `aug_transforms`
 )->dict|None: # kind, modality, size, presize, aug_transforms (every argument); None if an override is not a plain value
-    "The augmentation `presize_tfms` builds from these arguments, written down as JSON-able data"
+    "The augmentation `presize_tfms` builds from these arguments (`kwargs` override the preset), written down as JSON-able data"
     aug = {**_AUG_DEFAULTS, **_preset(modality), **kwargs}
     if not all(isinstance(v, (str, int, float, bool, type(None))) for v in aug.values()): return None
     return dict(kind='image', modality=modality, size=size, presize=presize, aug_transforms=aug)
@@ -201,7 +201,7 @@ def image_block(
     img_cls:type|None=None, # image type; None: `MedImage` (3 channels) or `MedImageBW` (1)
     **kwargs,               # overrides for `aug_transforms`
 )->DataBlock:
-    "DataBlock reading the image, `label` and `is_valid` columns of an item table, with presizing; its preset in `.aug_preset`"
+    "DataBlock reading the image, `label` and `is_valid` columns of an item table, with presizing (`kwargs` override the preset); the preset in `.aug_preset`"
     if n_in not in (1, 3): raise ValueError(f"n_in={n_in} must be 1 or 3")
     item_tfms, batch_tfms = presize_tfms(size, modality, presize, **kwargs)
     img_cls = img_cls or (MedImage if n_in == 3 else MedImageBW)
@@ -296,7 +296,7 @@ def table_dls(
     source:str|Path='item table', # what to call the data in errors and warnings (a folder or file)
     **kwargs,                    # overrides for `aug_transforms`
 ):
-    "Presized DataLoaders from a split item table, checked and audited for leaks, optionally oversampled, keeping the table, its counts and the augmentation preset"
+    "Presized DataLoaders from a split item table, checked and audited for leaks, optionally oversampled, keeping the table, its counts and the augmentation preset (`kwargs` override it)"
     for c in (x_col, 'label', 'is_valid'):
         if c not in df: raise KeyError(f"no column {c!r} in the item table (columns: {list(df.columns)})")
     _check_split(df, label_delim, source)
@@ -353,7 +353,7 @@ def folder_dls(
     audit:bool=True,             # warn of shared patients and exact copies across the split (`dls.leakage`)
     **kwargs,                    # overrides for `aug_transforms`
 ):
-    "Checked, patient-aware split, audited, optionally oversampled, presized DataLoaders from a class-folder dataset"
+    "Checked, patient-aware split, audited, optionally oversampled, presized DataLoaders from a class-folder dataset; `kwargs` override the augmentation preset"
     path = Path(path).expanduser()
     df = scan_folders(path, check=check, on_bad=on_bad)
     ids = patients_from_names(df.file, patient)

@@ -166,7 +166,7 @@ def save_model(
     folder:str|Path,         # the model folder (created if needed)
     **extra,                 # more fields for model.json (see `model_info`)
 )->Path: # the folder
-    "Write `learn`'s weights to `model.safetensors` and its description to `model.json`, atomically"
+    "Write `learn`'s weights to `model.safetensors` and its description (plus any `extra` fields) to `model.json`, atomically"
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     info = model_info(learn, **extra)
     sd = {k: v.detach().cpu().contiguous().clone() for k, v in learn.model.state_dict().items()}
@@ -226,6 +226,11 @@ def _item_type(n_in:int, windows='auto')->type:
 
 class ModelDataLoaders(DataLoaders):
     "DataLoaders of a loaded model: `test_dl` takes image or DICOM files, encoded bytes or uint8 arrays (volumes: (D, H, W) arrays)"
+    def __init__(self,
+        *loaders,                              # the DataLoaders
+        path:str|Path='.',                     # the model folder
+        device:torch.device|str|None=None,     # where batches go; None: fastai's default device
+    ): super().__init__(*loaders, path=path, device=device)
     def test_dl(self, test_items, rm_type_tfms=0, **kwargs): return super().test_dl(test_items, rm_type_tfms=rm_type_tfms, **kwargs)
 
 def _image_tfms(info:dict)->tuple:
@@ -284,7 +289,7 @@ def _merge_states(tensors:dict, plain:list, devices:list)->list:
 
 # %% ../nbs/08_export.ipynb #e708a487
 def rng_states(
-    dls=None,   # DataLoaders whose own shuffling generators are included
+    dls:DataLoaders|None=None,   # DataLoaders whose own shuffling generators are included; None: only the global generators
 )->tuple: # (tensors, JSON-able dict)
     "The states of Python's, NumPy's, torch's (and CUDA's) random generators and of each DataLoader's"
     name, keys, pos, has_gauss, gauss = np.random.get_state()
@@ -296,7 +301,7 @@ def rng_states(
 def set_rng_states(
     tensors:dict,   # from `rng_states`
     info:dict,      # from `rng_states`
-    dls=None,       # the DataLoaders to restore the generators of
+    dls:DataLoaders|None=None,   # the DataLoaders to restore the generators of; None: only the global ones
 ):
     "Restore the generator states saved by `rng_states`"
     v, state, g = info['python']; random.setstate((v, tuple(state), g))

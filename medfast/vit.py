@@ -41,7 +41,7 @@ def show_patches(
     img,              # one image, (H, W) or (1, H, W), tensor or array
     patch:int,        # patch side in pixels; must divide the image side
     gap:int=1,        # blank pixels between tiles
-    ax=None,          # matplotlib axes to draw on; a new figure if None
+    ax:plt.Axes|None=None, # matplotlib axes to draw on; None: a new figure
 ):
     "An image cut into `patch` × `patch` tiles and drawn apart, as a ViT's token grid sees it"
     img = np.asarray(img.detach().cpu() if hasattr(img, 'detach') else img, dtype=float).squeeze()
@@ -198,7 +198,7 @@ def vit_grid_search(
     seed:int=0,              # same seed for every model
     **kwargs,                # fixed `SmallViT` arguments
 )->pd.DataFrame: # one row per combination: settings, params, s_per_epoch, train/valid loss and metrics
-    "Train a seeded `SmallViT` for each combination of `grid` and tabulate the results"
+    "Train a seeded `SmallViT` for each combination of `grid` (with the fixed `kwargs`) and tabulate the results"
     if not grid: raise ValueError("grid is empty; pass e.g. {'patch': [4, 8]}")
     rows = []
     for vals in itertools.product(*grid.values()):

@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt
 from PIL import Image, ImageDraw
 from fastai.data.block import DataBlock, TransformBlock, CategoryBlock, MultiCategoryBlock
 from fastai.data.transforms import Transform, ColReader, ColSplitter
+from fastai.data.core import TfmdDL
 from fastai.torch_core import TensorBase, tensor
 from fastai.learner import Learner
 from fastai.callback.tracker import EarlyStoppingCallback
@@ -132,7 +133,7 @@ def npz_volume_dls(
 def show_volume(
     v,                  # volume (D, H, W) or (1, D, H, W)
     title:str='',       # prefix of each slice's title
-    axs=None,           # three matplotlib axes; default a new row
+    axs:list|None=None, # three matplotlib axes; None: a new row
     cmap='gray',        # colour map
 ):
     "Draw the three central slices of volume `v` side by side"
@@ -263,7 +264,7 @@ def volume_test_dl(
 def volume_preds(
     learn,          # a trained volume `Learner`
     n:int=6,        # how many volumes
-    dl=None,        # a labelled DataLoader, e.g. from `volume_test_dl`; default the validation set
+    dl:TfmdDL|None=None, # a labelled DataLoader, e.g. from `volume_test_dl`; None: the validation set
 )->tuple: # (volumes (n, 1, D, H, W), true names, predicted names)
     "The first `n` volumes of `dl` with their true and predicted class names"
     dl, xs, ys, ps = learn.dls.valid if dl is None else dl, [], [], []
@@ -279,7 +280,7 @@ def volume_preds(
 def show_volume_preds(
     learn,          # a trained volume `Learner`
     n:int=6,        # how many volumes
-    dl=None,        # as in `volume_preds`
+    dl:TfmdDL|None=None, # as in `volume_preds`; None: the validation set
 ):
     "Grid of volumes (three central slices each), titled true/predicted"
     xb, ys, ps = volume_preds(learn, n, dl)
