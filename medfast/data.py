@@ -158,6 +158,11 @@ AUG_PRESETS = {
     'natural': dict(),
 }
 
+def _preset(modality:str)->dict:
+    "The `AUG_PRESETS` entry of `modality`, or a `ValueError` naming the choices"
+    if modality not in AUG_PRESETS: raise ValueError(f"modality={modality!r} is unknown; choose one of {list(AUG_PRESETS)}")
+    return AUG_PRESETS[modality]
+
 # %% ../nbs/02_data.ipynb #d83e20f3
 def presize_tfms(
     size:int=224,           # final (batch) image size
@@ -171,11 +176,6 @@ def presize_tfms(
     return [item], aug_transforms(size=size, **{**_preset(modality), **kwargs})
 
 # %% ../nbs/02_data.ipynb #869a1194
-def _preset(modality:str)->dict:
-    "The `AUG_PRESETS` entry of `modality`, or a `ValueError` naming the choices"
-    if modality not in AUG_PRESETS: raise ValueError(f"modality={modality!r} is unknown; choose one of {list(AUG_PRESETS)}")
-    return AUG_PRESETS[modality]
-
 _AUG_DEFAULTS = {k: p.default for k, p in inspect.signature(aug_transforms).parameters.items() if k != 'size'}
 
 def aug_preset(

@@ -34,7 +34,7 @@ from .vit import SmallViT
 from .volumes import ViViT, resnet3d, volume_aug, TensorVolume, _volume
 
 # %% auto #0
-__all__ = ['MEDFAST_ARCHS', 'MODULE_ARCHS', 'MODALITY_WINDOWS', 'FORMAT_VERSION', 'BUILDERS', 'atomic_path', 'write_atomic',
+__all__ = ['MEDFAST_ARCHS', 'MODULE_ARCHS', 'DICOM_WINDOWS', 'FORMAT_VERSION', 'BUILDERS', 'atomic_path', 'write_atomic',
            'arch_from_name', 'arch_name', 'decision_params', 'model_windows', 'model_info', 'save_model',
            'load_weights', 'read_model_info', 'ModelDataLoaders', 'load_model', 'rng_states', 'set_rng_states',
            'save_checkpoint', 'CheckpointCallback', 'Checkpoint', 'load_checkpoint']
@@ -100,16 +100,17 @@ def decision_params(
     names = [n for n in inspect.signature(Decision.__init__).parameters if n not in ('self', 'loss_func')]
     return {n: _jsonable(getattr(dec, n)) for n in names}
 
-# %% ../nbs/08_export.ipynb #37260e5a
-MODALITY_WINDOWS = {'xray': 'auto', 'ct': 'lung', 'mri': 'auto', 'natural': 'auto'}  # the `dicom_image` window per modality preset
+# %% ../nbs/08_export.ipynb #bee60d89
+DICOM_WINDOWS = {'xray': 'auto', 'ct': 'lung', 'mri': 'auto', 'natural': 'auto'}  # the `dicom_image` window of a model's new DICOM inputs, per modality preset
 
 def model_windows(
     info:dict|None, # a model's `model.json` contents (`learn.model_info`); None: an X-ray model
 ):
     "The DICOM window(s) a model reads with: its own `input.windows`, else its modality's preset"
     inp = (info or {}).get('input') or {}
-    return inp.get('windows') or MODALITY_WINDOWS.get(inp.get('modality') or 'xray', 'auto')
+    return inp.get('windows') or DICOM_WINDOWS.get(inp.get('modality') or 'xray', 'auto')
 
+# %% ../nbs/08_export.ipynb #37260e5a
 def _input_info(dls)->dict:
     "How items reach the model: their kind, modality and DICOM windows, the item resize and batch resample of the validation pipeline"
     x = dls.valid_ds.tls[0]

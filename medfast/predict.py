@@ -96,12 +96,6 @@ def _decisions(dec, vocab)->list:
     if dec.ndim == 2: return ['|'.join(v for v, d in zip(vocab, r) if d) for r in dec]
     return [vocab[i] for i in dec]
 
-def _check_tta(learn:Learner):
-    "A `ValueError` for TTA on a model folder whose model.json records no augmentation preset to make the views with"
-    info = getattr(learn, 'model_info', None)
-    if info is not None and not info.get('augmentation'):
-        raise ValueError("tta: this model folder's model.json records no augmentation preset (saved before format_version 2, or from DataLoaders without one), so there are no augmented views to average; save the model again with save_model, or predict without tta")
-
 def _predict_batch(learn:Learner, names:list, ims:list, tta:int=0)->pd.DataFrame:
     "The table rows of one batch of read images; with `tta` augmented views, their mean probabilities and largest spread"
     dl = learn.dls.test_dl(ims, bs=len(ims))
@@ -115,6 +109,13 @@ def _predict_batch(learn:Learner, names:list, ims:list, tta:int=0)->pd.DataFrame
     res['decision'] = _decisions(getcallable(learn.loss_func, 'decodes')(probs), vocab)
     if tta: res['uncertainty'] = sd.max(1).values.numpy()
     return res, dl
+
+# %% ../nbs/08a_predict.ipynb #edf94182
+def _check_tta(learn:Learner):
+    "A `ValueError` for TTA on a model folder whose model.json records no augmentation preset to make the views with"
+    info = getattr(learn, 'model_info', None)
+    if info is not None and not info.get('augmentation'):
+        raise ValueError("tta: this model folder's model.json records no augmentation preset (saved before format_version 2, or from DataLoaders without one), so there are no augmented views to average; save the model again with save_model, or predict without tta")
 
 # %% ../nbs/08a_predict.ipynb #10e7f598
 _SKIP_FIX = "pass on_bad='skip' to leave such inputs out (they are counted)"

@@ -103,7 +103,7 @@ def test_train_then_predict_reproduces_the_report(tmp_path):
     np.testing.assert_allclose(got[cols].to_numpy(), rep[cols].to_numpy(), atol=1e-5)
 
 
-def test_command_tta_on_a_model_folder(case):
+def test_command_tta_on_a_model_folder(case, capsys):
     "`medfast predict --tta` on a saved folder: per-class TTA means that sum to one, an uncertainty column, decisions from the means; a format-1 folder gives one error line"
     import json, shutil
     t = case['tmp']
@@ -112,12 +112,13 @@ def test_command_tta_on_a_model_folder(case):
     df = pd.read_csv(t/'tta.csv')
     cols = [f'p_{v}' for v in case['vocab']]
     assert list(df.columns) == ['input', *cols, 'decision', 'uncertainty'] and len(df) == len(case['files'])
-    np.testing.assert_allclose(df[cols].sum(1), 1, atol=1e-5)
+    np.testing.assert_allclose(df[cols].sum(axis=1), 1, atol=1e-5)
     assert (df.uncertainty >= 0).all() and (df.uncertainty > 0).any()
     assert np.abs(df[cols].to_numpy() - case['probs']).mean() < 0.2
     assert (df.decision == np.array(case['vocab'])[df[cols].to_numpy().argmax(1)]).all()
     old = t/'run-v1'; shutil.copytree(case['run'], old, dirs_exist_ok=True)
     info = json.loads((old/'model.json').read_text()); info.pop('augmentation'); info['format_version'] = 1
     (old/'model.json').write_text(json.dumps(info))
-    r = subprocess.run(PREDICT + ['--model', str(old), case['files'][0], '--tta', '--out', str(t/'x.csv')], capture_output=True, text=True, timeout=300)
-    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and 'records no augmentation preset' in r.stderr, r.stderr
+    assert predict_main(['--model', str(old), case['files'][0], '--tta', '--out', str(t/'x.csv')]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and 'records no augmentation preset' in err[0], err
