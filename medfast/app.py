@@ -11,7 +11,8 @@ from PIL import Image
 import argparse, os, socket, tempfile
 from pathlib import Path
 import numpy as np
-from .predict import collect_inputs, read_input, image_type, model_windows, predict_files, as_learner, run_job, model_args
+from .export import model_windows
+from .predict import collect_inputs, read_input, image_type, predict_files, as_learner, command_main, model_args
 
 # %% auto #0
 __all__ = ['APP_HELP', 'gradio', 'decision_text', 'page_outputs', 'app_page', 'free_port', 'serve_page', 'app_job', 'app_args',
@@ -136,6 +137,4 @@ def app_main(
     argv:list|None=None,   # the arguments after `medfast app`; None: the command line's
 )->int: # exit status
     "Run `medfast app`"
-    p = argparse.ArgumentParser(prog='medfast app', description=APP_HELP)
-    app_args(p)
-    return run_job(app_job, vars(p.parse_args(argv)), 'medfast app')
+    return command_main('medfast app', app_job, APP_HELP, app_args, argv)

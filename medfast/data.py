@@ -7,10 +7,11 @@ Docs: https://medfast.github.io/medfast/data.html.md"""
 # %% ../nbs/02_data.ipynb #36205691
 from __future__ import annotations
 from .core import DataError, deprecated_alias, renamed_params
-import io, os, warnings, hashlib
+import inspect, io, os, warnings, hashlib
 from concurrent.futures import ThreadPoolExecutor
 import numpy as np, pandas as pd
 from pathlib import Path
+from typing import Callable
 from PIL import Image
 from fastai.vision.all import (PILImage, PILImageBW, DataBlock, ImageBlock, CategoryBlock, MultiCategoryBlock, ColReader, ColSplitter,
                                Resize, ResizeMethod, aug_transforms, image_extensions)
@@ -18,12 +19,17 @@ from .sampling import split_by_folder, stratified_split, patient_split, patients
 
 # %% auto #0
 __all__ = ['SPLIT_NAMES', 'FILE_TYPES', 'AUG_PRESETS', 'label_counts', 'ImageReadError', 'read_image', 'MedImage', 'MedImageBW',
-           'scan_folders', 'presize_tfms', 'image_block', 'cache_dir', 'presize_cache', 'table_dls', 'folder_dls',
-           'real_data']
+           'scan_folders', 'presize_tfms', 'aug_preset', 'image_block', 'cache_dir', 'presize_cache', 'table_dls',
+           'folder_dls', 'real_data']
 
 # %% ../nbs/02_data.ipynb #806acd29
 class ImageReadError(DataError):
-    "A file that cannot be read as an image"
+    "A file that cannot be read as an image: a `DataError` with the file as its `path`"
+    def __init__(self,
+        path,            # the file (or a description such as 'train.parquet row 12')
+        reason:str,      # what is wrong with it
+        fix:str='',      # how to fix it
+    ): super().__init__(path, reason, fix)
 
 # %% ../nbs/02_data.ipynb #f87c8d74
 def _to_8bit(im:Image.Image)->Image.Image:
@@ -117,8 +123,8 @@ def scan_folders(
     path:str|Path,        # dataset folder: `<split>/<class>/*` or `<class>/*`
     check:bool=True,      # decode every image at reduced size to find unreadable files
     on_bad:str='raise',   # 'raise' on the first bad file, or 'skip' bad files and count them
-    exts=None,            # file extensions that count as images; default Pillow's and those of `FILE_TYPES`
-    verify=None,          # raises `DataError` for a bad file; default by extension (`FILE_TYPES`, else `read_image`)
+    exts:tuple|None=None, # file extensions that count as images (lower case, with the dot); None: Pillow's and those of `FILE_TYPES`
+    verify:Callable|None=None, # called on each file, raises `DataError` for a bad one; None: by extension (`FILE_TYPES`, else `read_image`)
 )->pd.DataFrame: # columns file, label (and split for split layouts); `attrs['skipped']` lists skipped files with their reasons
     "Table of the images in a class-folder layout, checked for bad files"
     if on_bad not in ('raise', 'skip'): raise ValueError(f"on_bad={on_bad!r} must be 'raise' or 'skip'")
@@ -152,6 +158,11 @@ AUG_PRESETS = {
     'natural': dict(),
 }
 
+def _preset(modality:str)->dict:
+    "The `AUG_PRESETS` entry of `modality`, or a `ValueError` naming the choices"
+    if modality not in AUG_PRESETS: raise ValueError(f"modality={modality!r} is unknown; choose one of {list(AUG_PRESETS)}")
+    return AUG_PRESETS[modality]
+
 # %% ../nbs/02_data.ipynb #d83e20f3
 def presize_tfms(
     size:int=224,           # final (batch) image size
@@ -159,11 +170,24 @@ def presize_tfms(
     presize:float=2.0,      # item resize = presize × size
     **kwargs,               # overrides passed to fastai's `aug_transforms`
 )->tuple: # (item_tfms, batch_tfms)
-    "Item resize to `presize`×`size`, then one batch pass: rotate + zoom-crop to `size` in one interpolation, then lighting"
-    if modality not in AUG_PRESETS: raise ValueError(f"modality={modality!r} is unknown; choose one of {list(AUG_PRESETS)}")
+    "Item resize to `presize`×`size`, then one batch pass: rotate + zoom-crop to `size` in one interpolation, then lighting; `kwargs` override the preset"
     if presize < 1: raise ValueError(f"presize={presize} must be >= 1: items are resized to presize × size before the batch crop")
     item = Resize(round(size*presize), method=ResizeMethod.Squish)
-    return [item], aug_transforms(size=size, **{**AUG_PRESETS[modality], **kwargs})
+    return [item], aug_transforms(size=size, **{**_preset(modality), **kwargs})
+
+# %% ../nbs/02_data.ipynb #869a1194
+_AUG_DEFAULTS = {k: p.default for k, p in inspect.signature(aug_transforms).parameters.items() if k != 'size'}
+
+def aug_preset(
+    size:int=224,           # final (batch) image size
+    modality:str='xray',    # a key of `AUG_PRESETS`
+    presize:float=2.0,      # item resize = presize × size
+    **kwargs,               # overrides for fastai's `aug_transforms`
+)->dict|None: # kind, modality, size, presize, aug_transforms (every argument); None if an override is not a plain value
+    "The augmentation `presize_tfms` builds from these arguments (`kwargs` override the preset), written down as JSON-able data"
+    aug = {**_AUG_DEFAULTS, **_preset(modality), **kwargs}
+    if not all(isinstance(v, (str, int, float, bool, type(None))) for v in aug.values()): return None
+    return dict(kind='image', modality=modality, size=size, presize=presize, aug_transforms=aug)
 
 # %% ../nbs/02_data.ipynb #f28f986b
 @renamed_params(channels='n_in')
@@ -174,16 +198,18 @@ def image_block(
     presize:float=2.0,      # item resize = presize × size
     label_delim:str|None=None, # separator of multi-label strings ('|' for NIH); None: one class per image
     x_col:str='file',       # column holding paths, encoded bytes or uint8 arrays
-    img_cls=None,           # image type; default `MedImage` (3 channels) or `MedImageBW` (1)
+    img_cls:type|None=None, # image type; None: `MedImage` (3 channels) or `MedImageBW` (1)
     **kwargs,               # overrides for `aug_transforms`
 )->DataBlock:
-    "DataBlock reading the image, `label` and `is_valid` columns of an item table, with presizing"
+    "DataBlock reading the image, `label` and `is_valid` columns of an item table, with presizing (`kwargs` override the preset); the preset in `.aug_preset`"
     if n_in not in (1, 3): raise ValueError(f"n_in={n_in} must be 1 or 3")
     item_tfms, batch_tfms = presize_tfms(size, modality, presize, **kwargs)
     img_cls = img_cls or (MedImage if n_in == 3 else MedImageBW)
-    return DataBlock(blocks=(ImageBlock(img_cls), MultiCategoryBlock if label_delim else CategoryBlock),
-                     get_x=ColReader(x_col), get_y=ColReader('label', label_delim=label_delim), splitter=ColSplitter('is_valid'),
-                     item_tfms=item_tfms, batch_tfms=batch_tfms)
+    blk = DataBlock(blocks=(ImageBlock(img_cls), MultiCategoryBlock if label_delim else CategoryBlock),
+                    get_x=ColReader(x_col), get_y=ColReader('label', label_delim=label_delim), splitter=ColSplitter('is_valid'),
+                    item_tfms=item_tfms, batch_tfms=batch_tfms)
+    blk.aug_preset = aug_preset(size, modality, presize, **kwargs)
+    return blk
 
 # %% ../nbs/02_data.ipynb #8b2019b2
 def cache_dir(
@@ -261,16 +287,16 @@ def table_dls(
     presize:float=2.0,           # item resize = presize × size
     label_delim:str|None=None,   # separator of multi-label strings
     oversample_to:float|None=None, # oversample training minorities to this × majority count (1.0: balance)
-    cache=None,                  # presized cache (`presize_cache`): a folder, or True for the default; None reads the originals
+    cache:str|Path|bool|None=None, # presized cache (`presize_cache`): a folder, or True for the default; None reads the originals
     x_col:str='file',            # image column
-    img_cls=None,                # image type (default by `n_in`)
+    img_cls:type|None=None,      # image type; None: by `n_in`, as in `image_block`
     seed:int=42,                 # seed for the oversampling and the shuffling
     num_workers:int=0,           # DataLoader worker processes
     audit:bool=True,             # warn of patients and exact copies shared by training and validation (kept as `dls.leakage`)
-    source='item table',         # what to call the data in errors and warnings (a folder or file)
+    source:str|Path='item table', # what to call the data in errors and warnings (a folder or file)
     **kwargs,                    # overrides for `aug_transforms`
 ):
-    "Presized DataLoaders from a split item table, checked and audited for leaks, optionally oversampled, keeping the table and its counts"
+    "Presized DataLoaders from a split item table, checked and audited for leaks, optionally oversampled, keeping the table, its counts and the augmentation preset (`kwargs` override it)"
     for c in (x_col, 'label', 'is_valid'):
         if c not in df: raise KeyError(f"no column {c!r} in the item table (columns: {list(df.columns)})")
     _check_split(df, label_delim, source)
@@ -283,7 +309,7 @@ def table_dls(
     if cache is not None: df = presize_cache(df, round(size*presize), cache, x_col, 'L' if n_in == 1 else 'RGB')
     blk = image_block(size, modality, n_in, presize, label_delim=label_delim, x_col=x_col, img_cls=img_cls, **kwargs)
     dls = blk.dataloaders(df, bs=bs, num_workers=num_workers, seed=seed)
-    dls.items, dls.counts, dls.leakage = df, counts, leaks
+    dls.items, dls.counts, dls.leakage, dls.aug_preset = df, counts, leaks, blk.aug_preset
     return dls
 
 # %% ../nbs/02_data.ipynb #835ff76d
@@ -322,12 +348,12 @@ def folder_dls(
     check:bool=True,             # decode every image at reduced size first
     on_bad:str='raise',          # 'raise' or 'skip' bad files (counted in `dls.skipped`)
     num_workers:int=0,           # DataLoader worker processes
-    cache=None,                  # presized cache, as in `table_dls`
-    patient='auto',              # read patients from file names: 'auto' (built-in rules), a regex, a function of the path; None: no patients
+    cache:str|Path|bool|None=None, # presized cache, as in `table_dls`
+    patient:str|Callable|None='auto', # read patients from file names: 'auto' (built-in rules), a regex, a function of the path; None: no patients
     audit:bool=True,             # warn of shared patients and exact copies across the split (`dls.leakage`)
     **kwargs,                    # overrides for `aug_transforms`
 ):
-    "Checked, patient-aware split, audited, optionally oversampled, presized DataLoaders from a class-folder dataset"
+    "Checked, patient-aware split, audited, optionally oversampled, presized DataLoaders from a class-folder dataset; `kwargs` override the augmentation preset"
     path = Path(path).expanduser()
     df = scan_folders(path, check=check, on_bad=on_bad)
     ids = patients_from_names(df.file, patient)

@@ -14,7 +14,7 @@ from safetensors import SafetensorError
 from safetensors.torch import save_file, load_file
 from fastcore.basics import risinstance
 from fastcore.foundation import L
-from fastai.data.block import DataBlock, CategoryBlock, MultiCategoryBlock
+from fastai.data.block import DataBlock, CategoryBlock, MultiCategoryBlock, TransformBlock
 from fastai.data.core import DataLoaders
 from fastai.vision.data import ImageBlock
 from fastai.vision.augment import Resize, AffineCoordTfm
@@ -25,16 +25,19 @@ from fastai.losses import CrossEntropyLossFlat, BCEWithLogitsLossFlat
 from fastai.vision import models
 from fastai.vision.learner import create_vision_model, create_timm_model, default_split
 from fastai.torch_core import rank_distrib
-from .data import MedImage, MedImageBW
+from .data import MedImage, MedImageBW, presize_tfms
 from .dicom import dicom_image
 from .models import small_vgg, xresnet18_half
 from .learner import KeepBestCallback, _phase_history
 from .decisions import Decision
+from .vit import SmallViT
+from .volumes import ViViT, resnet3d, volume_aug, TensorVolume, _volume
 
 # %% auto #0
-__all__ = ['MEDFAST_ARCHS', 'BUILDERS', 'atomic_path', 'write_atomic', 'arch_from_name', 'arch_name', 'decision_params',
-           'model_info', 'save_model', 'load_weights', 'read_model_info', 'ModelDataLoaders', 'load_model',
-           'rng_states', 'set_rng_states', 'save_checkpoint', 'CheckpointCallback', 'Checkpoint', 'load_checkpoint']
+__all__ = ['MEDFAST_ARCHS', 'MODULE_ARCHS', 'DICOM_WINDOWS', 'FORMAT_VERSION', 'BUILDERS', 'atomic_path', 'write_atomic',
+           'arch_from_name', 'arch_name', 'decision_params', 'model_windows', 'model_info', 'save_model',
+           'load_weights', 'read_model_info', 'ModelDataLoaders', 'load_model', 'rng_states', 'set_rng_states',
+           'save_checkpoint', 'CheckpointCallback', 'Checkpoint', 'load_checkpoint']
 
 # %% ../nbs/08_export.ipynb #658cbc14
 @contextlib.contextmanager
@@ -59,6 +62,7 @@ def write_atomic(
 
 # %% ../nbs/08_export.ipynb #add7c579
 MEDFAST_ARCHS = {'small_vgg': small_vgg, 'xresnet18_half': xresnet18_half}
+MODULE_ARCHS = {'small_vit': SmallViT, 'vivit': ViViT, 'resnet3d': resnet3d}  # networks that keep their own `.model_args`
 
 def arch_from_name(
     name:str,   # a medfast, fastai/torchvision or timm architecture name
@@ -96,16 +100,28 @@ def decision_params(
     names = [n for n in inspect.signature(Decision.__init__).parameters if n not in ('self', 'loss_func')]
     return {n: _jsonable(getattr(dec, n)) for n in names}
 
+# %% ../nbs/08_export.ipynb #bee60d89
+DICOM_WINDOWS = {'xray': 'auto', 'ct': 'lung', 'mri': 'auto', 'natural': 'auto'}  # the `dicom_image` window of a model's new DICOM inputs, per modality preset
+
+def model_windows(
+    info:dict|None, # a model's `model.json` contents (`learn.model_info`); None: an X-ray model
+):
+    "The DICOM window(s) a model reads with: its own `input.windows`, else its modality's preset"
+    inp = (info or {}).get('input') or {}
+    return inp.get('windows') or DICOM_WINDOWS.get(inp.get('modality') or 'xray', 'auto')
+
 # %% ../nbs/08_export.ipynb #37260e5a
 def _input_info(dls)->dict:
-    "How items reach the model: their kind, channels, the item resize and batch resample of the validation pipeline"
+    "How items reach the model: their kind, modality and DICOM windows, the item resize and batch resample of the validation pipeline"
     x = dls.valid_ds.tls[0]
+    if isinstance(dls.valid_ds[0][0], TensorVolume): return dict(kind='volume', shape=list(dls.valid_ds[0][0].shape[1:]))
     item = x.tfms.fs[0](dls.valid.items.iloc[0]) if hasattr(dls.valid.items, 'iloc') else dls.valid.items[0]
     kind = 'array' if isinstance(item, np.ndarray) else 'bytes' if isinstance(item, (bytes, bytearray)) else 'image'
     rs = dls.after_item.fs.filter(risinstance(Resize))
     aff = dls.after_batch.fs.filter(risinstance(AffineCoordTfm))
     a = aff[0] if aff else None
-    return dict(kind=kind, item_resize=list(rs[0].size) if rs else None, resize_method=rs[0].method if rs else None,
+    return dict(kind=kind, modality=(getattr(dls, 'aug_preset', None) or {}).get('modality'), windows=_jsonable(getattr(x.types[-1], 'windows', None)),
+                item_resize=list(rs[0].size) if rs else None, resize_method=rs[0].method if rs else None,
                 batch_resize=None if a is None or a.size is None else list(a.size) if isinstance(a.size, tuple) else [a.size]*2,
                 resample=None if a is None else dict(mode=a.mode, pad_mode=a.pad_mode, align_corners=a.align_corners))
 
@@ -115,24 +131,34 @@ def _normalize_info(dls)->dict|None:
     return None if not n else dict(mean=_jsonable(n[0].mean.flatten()), std=_jsonable(n[0].std.flatten()))
 
 # %% ../nbs/08_export.ipynb #aa31d22c
+FORMAT_VERSION = 2  # 2 added `augmentation`, `input.modality` and `input.windows`, and the 'module' builder
+
 def _versions()->dict:
     from medfast import __version__
     return dict(medfast=__version__, torch=torch.__version__, fastai=fastai.__version__, timm=timm.__version__)
 
+def _model_args(learn)->dict:
+    "builder, arch, n_in, size and kwargs of `learn`'s network: `classifier_learner`'s `learn.model_args`, or those a medfast network keeps"
+    args, own = vars(learn).get('model_args'), getattr(learn.model, 'model_args', None)  # vars: a Learner passes unknown attributes on to its model
+    if args is not None: return dict(builder='classifier', arch=arch_name(args['arch']), n_in=args['n_in'], size=args['size'], kwargs=args['kwargs'])
+    if own is None or own['arch'] not in MODULE_ARCHS:
+        raise ValueError(f"save_model rebuilds learners of classifier_learner, and of vit_learner/volume_learner with a {'/'.join(MODULE_ARCHS)} network; this {type(learn.model).__name__} records no architecture")
+    kw = own['kwargs']
+    return dict(builder='module', arch=own['arch'], n_in=kw['n_in'], size=kw.get('size'), kwargs={k: v for k, v in kw.items() if k not in ('n_in', 'n_out')})
+
 def model_info(
-    learn,     # a Learner from `classifier_learner`
+    learn,     # a Learner from `classifier_learner`, `vit_learner` or `volume_learner`
     **extra,   # more top-level fields, e.g. calibration={...}
 )->dict:
-    "The contents of `model.json` for `learn`"
-    args = getattr(learn, 'model_args', None)
-    if args is None: raise ValueError("this learner has no `model_args`: save_model rebuilds learners made by medfast's classifier_learner")
+    "The contents of `model.json` for `learn`; `extra` adds top-level fields"
+    args = _model_args(learn)
     bad = [k for k, v in args['kwargs'].items() if not isinstance(v, (str, int, float, bool, type(None), list, tuple))]
     if bad: raise ValueError(f"model arguments {bad} cannot be written to model.json; save_model rebuilds models from named architectures and plain arguments")
     dec = learn.loss_func if isinstance(learn.loss_func, Decision) else None
-    info = dict(format='medfast.model', format_version=1, builder='classifier', arch=arch_name(args['arch']), arch_kwargs=_jsonable(args['kwargs']),
+    info = dict(format='medfast.model', format_version=FORMAT_VERSION, builder=args['builder'], arch=args['arch'], arch_kwargs=_jsonable(args['kwargs']),
                 n_in=args['n_in'], n_out=int(learn.dls.c), size=args['size'], input=_input_info(learn.dls), normalize=_normalize_info(learn.dls),
-                vocab=[str(v) for v in learn.dls.vocab], multi_label=bool(getattr(learn, 'multi_label', False)),
-                decision=decision_params(dec), calibration=getattr(learn, 'calibration', None), versions=_versions())
+                augmentation=_jsonable(getattr(learn.dls, 'aug_preset', None)), vocab=[str(v) for v in learn.dls.vocab],
+                multi_label=bool(getattr(learn, 'multi_label', False)), decision=decision_params(dec), calibration=getattr(learn, 'calibration', None), versions=_versions())
     return {**info, **_jsonable(extra)}
 
 # %% ../nbs/08_export.ipynb #7687b58d
@@ -141,7 +167,7 @@ def save_model(
     folder:str|Path,         # the model folder (created if needed)
     **extra,                 # more fields for model.json (see `model_info`)
 )->Path: # the folder
-    "Write `learn`'s weights to `model.safetensors` and its description to `model.json`, atomically"
+    "Write `learn`'s weights to `model.safetensors` and its description (plus any `extra` fields) to `model.json`, atomically"
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     info = model_info(learn, **extra)
     sd = {k: v.detach().cpu().contiguous().clone() for k, v in learn.model.state_dict().items()}
@@ -156,7 +182,11 @@ def _build_classifier(info:dict)->torch.nn.Module:
     if isinstance(arch, str): return create_timm_model(arch, info['n_out'], default_split, False, n_in=info['n_in'], **kw)[0]
     return create_vision_model(arch, info['n_out'], pretrained=False, n_in=info['n_in'], **kw)
 
-BUILDERS = {'classifier': _build_classifier}
+def _build_module(info:dict)->torch.nn.Module:
+    "A medfast network of `MODULE_ARCHS` from its saved arguments"
+    return MODULE_ARCHS[info['arch']](n_in=info['n_in'], n_out=info['n_out'], **info['arch_kwargs'])
+
+BUILDERS = {'classifier': _build_classifier, 'module': _build_module}
 
 def load_weights(
     model:torch.nn.Module,   # the rebuilt network
@@ -182,31 +212,46 @@ def read_model_info(
     except (ValueError, UnicodeDecodeError) as e: raise DataError(fn, f"not valid JSON ({e})", 'save the model again with save_model') from None
     if not isinstance(info, dict) or info.get('format') != 'medfast.model': raise DataError(fn, "not a medfast model file (no \"format\": \"medfast.model\")", 'pass a folder written by save_model')
     if info.get('builder') not in BUILDERS: raise DataError(fn, f"unknown builder {info.get('builder')!r}", f"builders: {list(BUILDERS)}")
+    if info['builder'] == 'module' and info.get('arch') not in MODULE_ARCHS: raise DataError(fn, f"unknown network {info.get('arch')!r}", f"networks: {list(MODULE_ARCHS)}")
+    if info.get('format_version', 1) > FORMAT_VERSION: raise DataError(fn, f"format_version {info['format_version']} is newer than this medfast reads ({FORMAT_VERSION})", 'upgrade medfast: pip install -U medfast')
     return info
 
 # %% ../nbs/08_export.ipynb #11820803
-def _item_type(n_in:int)->type:
-    "An image type of `n_in` channels that reads image files, DICOM files and uint8 arrays"
+def _item_type(n_in:int, windows='auto')->type:
+    "An image type of `n_in` channels that reads image files, DICOM files (through `windows`) and uint8 arrays"
     base, mode = (MedImageBW, 'L') if n_in == 1 else (MedImage, 'RGB')
     def create(cls, fn, **kwargs):
-        if isinstance(fn, (str, Path)) and Path(fn).suffix.lower() in ('.dcm', '.dicom'): return cls(dicom_image(fn).convert(mode))
+        if isinstance(fn, (str, Path)) and Path(fn).suffix.lower() in ('.dcm', '.dicom'): return cls(dicom_image(fn, windows).convert(mode))
         return base.create.__func__(cls, fn, **kwargs)
     return type(base.__name__, (base,), {'create': classmethod(create)})
 
 class ModelDataLoaders(DataLoaders):
-    "DataLoaders of a loaded model: `test_dl` takes image or DICOM files, encoded bytes or uint8 arrays"
+    "DataLoaders of a loaded model: `test_dl` takes image or DICOM files, encoded bytes or uint8 arrays (volumes: (D, H, W) arrays)"
+    def __init__(self,
+        *loaders,                              # the DataLoaders
+        path:str|Path='.',                     # the model folder
+        device:torch.device|str|None=None,     # where batches go; None: fastai's default device
+    ): super().__init__(*loaders, path=path, device=device)
     def test_dl(self, test_items, rm_type_tfms=0, **kwargs): return super().test_dl(test_items, rm_type_tfms=rm_type_tfms, **kwargs)
 
+def _image_tfms(info:dict)->tuple:
+    "Item and batch transforms of an image model: rebuilt from its augmentation preset (random on a training split), else the recorded resizes"
+    inp, aug = info['input'], info.get('augmentation')
+    if aug and aug['kind'] == 'image': return presize_tfms(aug['size'], aug['modality'], aug['presize'], **aug['aug_transforms'])
+    return ([Resize(inp['item_resize'], method=inp['resize_method'])] if inp['item_resize'] else [],
+            [AffineCoordTfm(size=tuple(inp['batch_resize']), **inp['resample'])] if inp['batch_resize'] else [])
+
 def _inference_dls(info:dict, cpu:bool=True):
-    "DataLoaders whose `test_dl` processes items as the model's validation set did"
+    "DataLoaders whose `test_dl` processes items as the model's validation set did, with the training augmentation for TTA"
     inp, vocab = info['input'], info['vocab']
-    item_tfms = [Resize(inp['item_resize'], method=inp['resize_method'])] if inp['item_resize'] else []
-    batch_tfms = [AffineCoordTfm(size=tuple(inp['batch_resize']), **inp['resample'])] if inp['batch_resize'] else []
-    if info['normalize']: batch_tfms.append(Normalize.from_stats(info['normalize']['mean'], info['normalize']['std'], cuda=not cpu))
+    if inp['kind'] == 'volume':
+        aug = (info.get('augmentation') or {}).get('volume_aug')
+        xblk, item_tfms, batch_tfms, side = TransformBlock(type_tfms=_volume), [], volume_aug(**aug) if aug else [], inp['shape']
+    else: xblk, (item_tfms, batch_tfms), side = ImageBlock(_item_type(info['n_in'], model_windows(info))), _image_tfms(info), inp['item_resize'] or [info['size']]*2
+    if info['normalize']: batch_tfms = [*batch_tfms, Normalize.from_stats(info['normalize']['mean'], info['normalize']['std'], cuda=not cpu)]
     yb = MultiCategoryBlock(vocab=vocab) if info['multi_label'] else CategoryBlock(vocab=vocab)
-    blk = DataBlock((ImageBlock(_item_type(info['n_in'])), yb), get_y=lambda o: [vocab[0]] if info['multi_label'] else vocab[0],
+    blk = DataBlock((xblk, yb), get_y=lambda o: [vocab[0]] if info['multi_label'] else vocab[0],
                     splitter=lambda o: ([0], [0]), item_tfms=item_tfms, batch_tfms=batch_tfms)
-    side = inp['item_resize'] or [info['size']]*2
     dls = blk.dataloaders([np.zeros(side, np.uint8)], bs=64, device='cpu' if cpu else None)
     return ModelDataLoaders(*dls.loaders, path=dls.path, device=dls.device)
 
@@ -222,7 +267,7 @@ def load_model(
     base = BCEWithLogitsLossFlat() if info['multi_label'] else CrossEntropyLossFlat()
     loss = base if info['decision'] is None else Decision(base, **info['decision'])
     learn = Learner(_inference_dls(info, cpu), model, loss_func=loss, path=folder)
-    learn.model_info, learn.multi_label = info, info['multi_label']
+    learn.model_info, learn.multi_label, learn.dls.aug_preset = info, info['multi_label'], info.get('augmentation')
     if cpu: learn.model.cpu()
     return learn
 
@@ -245,7 +290,7 @@ def _merge_states(tensors:dict, plain:list, devices:list)->list:
 
 # %% ../nbs/08_export.ipynb #e708a487
 def rng_states(
-    dls=None,   # DataLoaders whose own shuffling generators are included
+    dls:DataLoaders|None=None,   # DataLoaders whose own shuffling generators are included; None: only the global generators
 )->tuple: # (tensors, JSON-able dict)
     "The states of Python's, NumPy's, torch's (and CUDA's) random generators and of each DataLoader's"
     name, keys, pos, has_gauss, gauss = np.random.get_state()
@@ -257,7 +302,7 @@ def rng_states(
 def set_rng_states(
     tensors:dict,   # from `rng_states`
     info:dict,      # from `rng_states`
-    dls=None,       # the DataLoaders to restore the generators of
+    dls:DataLoaders|None=None,   # the DataLoaders to restore the generators of; None: only the global ones
 ):
     "Restore the generator states saved by `rng_states`"
     v, state, g = info['python']; random.setstate((v, tuple(state), g))

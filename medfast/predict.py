@@ -8,6 +8,7 @@ Docs: https://medfast.github.io/medfast/predict.html.md"""
 from __future__ import annotations
 from .core import DataError
 import argparse, re, sys
+from typing import Callable
 from pathlib import Path
 import numpy as np, pandas as pd
 import matplotlib.pyplot as plt
@@ -17,13 +18,13 @@ from fastai.vision.all import image_extensions
 from fastprogress.fastprogress import progress_bar
 from .dicom import dicom_image
 from .sources import read_medmnist
-from .export import load_model
+from .export import load_model, model_windows
 from .cams import heatmaps, heatmap_method, overlay_heatmap
 from .calibration import tta_uncertainty
 
 # %% auto #0
-__all__ = ['DICOM_EXTS', 'MODALITY_WINDOWS', 'PREDICT_HELP', 'collect_inputs', 'model_windows', 'image_type', 'read_input',
-           'as_learner', 'predict_files', 'predict_job', 'run_job', 'model_args', 'predict_args', 'predict_main']
+__all__ = ['DICOM_EXTS', 'PREDICT_HELP', 'collect_inputs', 'image_type', 'read_input', 'as_learner', 'predict_files',
+           'predict_job', 'run_job', 'model_args', 'command_main', 'predict_args', 'predict_main']
 
 # %% ../nbs/08a_predict.ipynb #68914dac
 DICOM_EXTS = ('.dcm', '.dicom')
@@ -56,16 +57,6 @@ def collect_inputs(
         files = sorted(f for f in p.rglob('*') if f.is_file() and not f.name.startswith('.')) if p.is_dir() else [p]
         for f in files: rows += _file_rows(f, split)
     return pd.DataFrame(rows, columns=['input', 'kind', 'source'])
-
-# %% ../nbs/08a_predict.ipynb #00adbad5
-MODALITY_WINDOWS = {'xray': 'auto', 'ct': 'lung', 'mri': 'auto', 'natural': 'auto'}  # the `dicom_image` window per modality preset
-
-def model_windows(
-    info:dict|None, # a model's `model.json` contents (`learn.model_info`); None: an X-ray model
-):
-    "The DICOM window(s) a model reads with: its own `input.windows`, else its modality's preset"
-    inp = (info or {}).get('input') or {}
-    return inp.get('windows') or MODALITY_WINDOWS.get(inp.get('modality', 'xray'), 'auto')
 
 # %% ../nbs/08a_predict.ipynb #93fdd750
 def image_type(
@@ -110,7 +101,7 @@ def _predict_batch(learn:Learner, names:list, ims:list, tta:int=0)->pd.DataFrame
     dl = learn.dls.test_dl(ims, bs=len(ims))
     if tta:
         probs, sd, _ = tta_uncertainty(learn, dl, tta)
-        if not (sd > 0).any(): raise ValueError("tta: every augmented view gave the same probabilities: this model's pipeline applies no random augmentation (a loaded model folder stores none); predict without tta")
+        if not (sd > 0).any(): raise ValueError("tta: every augmented view gave the same probabilities: this model's pipeline applies no random augmentation; predict without tta")
     else:
         with learn.no_bar(): probs, _ = learn.get_preds(dl=dl)
     vocab = [str(v) for v in learn.dls.vocab]
@@ -118,6 +109,13 @@ def _predict_batch(learn:Learner, names:list, ims:list, tta:int=0)->pd.DataFrame
     res['decision'] = _decisions(getcallable(learn.loss_func, 'decodes')(probs), vocab)
     if tta: res['uncertainty'] = sd.max(1).values.numpy()
     return res, dl
+
+# %% ../nbs/08a_predict.ipynb #edf94182
+def _check_tta(learn:Learner):
+    "A `ValueError` for TTA on a model folder whose model.json records no augmentation preset to make the views with"
+    info = getattr(learn, 'model_info', None)
+    if info is not None and not info.get('augmentation'):
+        raise ValueError("tta: this model folder's model.json records no augmentation preset (saved before format_version 2, or from DataLoaders without one), so there are no augmented views to average; save the model again with save_model, or predict without tta")
 
 # %% ../nbs/08a_predict.ipynb #10e7f598
 _SKIP_FIX = "pass on_bad='skip' to leave such inputs out (they are counted)"
@@ -163,6 +161,7 @@ def predict_files(
     "The model's probabilities and decisions for every readable input, one row per image"
     if on_bad not in ('raise', 'skip'): raise ValueError(f"on_bad={on_bad!r} must be 'raise' or 'skip'")
     learn = as_learner(model, cpu)
+    if tta: _check_tta(learn)
     items, skipped, parts = collect_inputs(inputs, split), [], []
     img_cls, windows = image_type(learn), model_windows(getattr(learn, 'model_info', None))
     show = sys.stdout.isatty() if progress is None else progress
@@ -227,6 +226,18 @@ def model_args(
     p.add_argument('--model', required=True, metavar='RUN_DIR', help='model folder: a medfast train run, or one save_model wrote')
     p.add_argument('--cpu', action='store_true', help='run on the CPU even when a GPU is present')
 
+def command_main(
+    name:str,              # the command, e.g. 'medfast predict'
+    job:Callable,          # its job function
+    description:str,       # its one-line help
+    add_args:Callable,     # adds its options to a parser, named as `job`'s parameters
+    argv:list|None=None,   # its arguments; None: the command line's
+)->int: # exit status: 0, or 2 after one error line
+    "Parse the arguments of one `medfast` command and run its job"
+    p = argparse.ArgumentParser(prog=name, description=description)
+    add_args(p)
+    return run_job(job, vars(p.parse_args(argv)), name)
+
 # %% ../nbs/08a_predict.ipynb #f5b171dd
 PREDICT_HELP = 'predict images, DICOM files or a MedMNIST .npz with a saved model and write a CSV'
 
@@ -247,6 +258,4 @@ def predict_main(
     argv:list|None=None,   # the arguments after `medfast predict`; None: the command line's
 )->int: # exit status
     "Run `medfast predict`"
-    p = argparse.ArgumentParser(prog='medfast predict', description=PREDICT_HELP)
-    predict_args(p)
-    return run_job(predict_job, vars(p.parse_args(argv)), 'medfast predict')
+    return command_main('medfast predict', predict_job, PREDICT_HELP, predict_args, argv)

@@ -41,7 +41,7 @@ def show_patches(
     img,              # one image, (H, W) or (1, H, W), tensor or array
     patch:int,        # patch side in pixels; must divide the image side
     gap:int=1,        # blank pixels between tiles
-    ax=None,          # matplotlib axes to draw on; a new figure if None
+    ax:plt.Axes|None=None, # matplotlib axes to draw on; None: a new figure
 ):
     "An image cut into `patch` × `patch` tiles and drawn apart, as a ViT's token grid sees it"
     img = np.asarray(img.detach().cpu() if hasattr(img, 'detach') else img, dtype=float).squeeze()
@@ -88,7 +88,7 @@ class Block(nn.Module):
 
 # %% ../nbs/05a_vit.ipynb #fd08592b
 class SmallViT(nn.Module):
-    "A vision transformer for small images, trained from scratch"
+    "A vision transformer for small images, trained from scratch; its arguments kept in `.model_args` so a model file can rebuild it"
     @renamed_params(img_size='size')
     def __init__(self,
         size:int=32,      # image side; `patch` must divide it
@@ -102,6 +102,7 @@ class SmallViT(nn.Module):
         mlp_ratio:int=2,  # MLP hidden size / `dim`
     ):
         super().__init__()
+        self.model_args = dict(arch='small_vit', kwargs=dict(size=size, patch=patch, n_in=n_in, n_out=n_out, dim=dim, depth=depth, heads=heads, p=p, mlp_ratio=mlp_ratio))
         self.grid = check_patch(size, patch)
         self.embed, self.cls = ConvPatchEmbed(n_in, dim, patch), nn.Parameter(torch.zeros(1, 1, dim))
         self.pos, self.drop = nn.Parameter(torch.randn(1, self.grid**2 + 1, dim)*0.02), nn.Dropout(p)
@@ -122,7 +123,7 @@ def vit_learner(
     weighted_loss:bool=False, # class-weighted loss from the training counts
     **kwargs,                 # `SmallViT` arguments: patch, dim, depth, heads, p, mlp_ratio
 )->Learner:
-    "A fastai `Learner` of a `SmallViT` sized from the DataLoaders, with `classifier_learner`'s loss, metrics and monitor"
+    "A fastai `Learner` of a `SmallViT` sized from the DataLoaders, with `classifier_learner`'s loss, metrics and monitor; `kwargs` go to `SmallViT`"
     xb = dls.one_batch()[0]
     model = SmallViT(xb.shape[-1], n_in=xb.shape[1], n_out=dls.c, **kwargs)
     return _task_learner(dls, model, weighted_loss, metrics=metrics)
@@ -197,7 +198,7 @@ def vit_grid_search(
     seed:int=0,              # same seed for every model
     **kwargs,                # fixed `SmallViT` arguments
 )->pd.DataFrame: # one row per combination: settings, params, s_per_epoch, train/valid loss and metrics
-    "Train a seeded `SmallViT` for each combination of `grid` and tabulate the results"
+    "Train a seeded `SmallViT` for each combination of `grid` (with the fixed `kwargs`) and tabulate the results"
     if not grid: raise ValueError("grid is empty; pass e.g. {'patch': [4, 8]}")
     rows = []
     for vals in itertools.product(*grid.values()):

@@ -7,7 +7,7 @@ Docs: https://medfast.github.io/medfast/volumes.html.md"""
 # %% ../nbs/05c_volumes.ipynb #2f5e7680
 from __future__ import annotations
 from .core import renamed_params, work_dir
-import math
+import inspect, math
 import numpy as np, pandas as pd, torch
 from pathlib import Path
 from torch import nn
@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt
 from PIL import Image, ImageDraw
 from fastai.data.block import DataBlock, TransformBlock, CategoryBlock, MultiCategoryBlock
 from fastai.data.transforms import Transform, ColReader, ColSplitter
+from fastai.data.core import TfmdDL
 from fastai.torch_core import TensorBase, tensor
 from fastai.learner import Learner
 from fastai.callback.tracker import EarlyStoppingCallback
@@ -58,13 +59,13 @@ def volume_dls(
     seed:int=42,               # seed for the shuffling
     num_workers:int=0,         # DataLoader worker processes
 ):
-    "DataLoaders of 3D volumes (1, D, H, W) with their class labels"
+    "DataLoaders of 3D volumes (1, D, H, W) with their class labels, without augmentation (`.aug_preset` says so)"
     if df.attrs.get('ndim', 3) != 3: raise ValueError(f"volume_dls needs 3D volumes; this table holds {df.attrs['ndim']}D images, use `table_dls(df, x_col='image')`")
     ml = df.attrs.get('multi_label', False)
     blk = DataBlock(blocks=(TransformBlock(type_tfms=_volume), MultiCategoryBlock if ml else CategoryBlock),
                     get_x=ColReader('image'), get_y=ColReader('label', label_delim='|' if ml else None), splitter=ColSplitter('is_valid'))
     dls = blk.dataloaders(df, bs=bs, seed=seed, num_workers=num_workers)
-    dls.items, dls.counts = df, {'before': class_counts(df, '|' if ml else None)}
+    dls.items, dls.counts, dls.aug_preset = df, {'before': class_counts(df, '|' if ml else None)}, dict(kind='volume', volume_aug=None)
     return dls
 
 # %% ../nbs/05c_volumes.ipynb #aa9b5dab
@@ -102,7 +103,11 @@ class RandVolumeContrast(Transform):
 
 # %% ../nbs/05c_volumes.ipynb #c72767e0
 def volume_aug(
-    max_rotate:float=10., max_zoom:float=1.1, max_shift:float=0.05, max_lighting:float=0.1, p:float=0.75, # as in the transforms
+    max_rotate:float=10.,    # degrees about the depth axis, as in `RandVolumeAffine`
+    max_zoom:float=1.1,      # zoom between 1/max_zoom and max_zoom
+    max_shift:float=0.05,    # shift as a fraction of the half-width
+    max_lighting:float=0.1,  # brightness and contrast change, as in `RandVolumeContrast`
+    p:float=0.75,            # probability of the affine part per volume
 )->list:
     "The training-batch augmentation for volumes: `RandVolumeAffine` then `RandVolumeContrast`"
     if max_zoom < 1: raise ValueError(f"max_zoom={max_zoom} must be >= 1 (zoom is drawn between 1/max_zoom and max_zoom)")
@@ -118,16 +123,17 @@ def npz_volume_dls(
     seed:int=42,                 # shuffling seed
     **kwargs,                    # passed to `volume_aug`
 ):
-    "Volume DataLoaders of a MedMNIST 3D file, with anatomy-preserving augmentation on the training set"
+    "Volume DataLoaders of a MedMNIST 3D file, with anatomy-preserving augmentation on the training set (recorded in `.aug_preset`); `kwargs` go to `volume_aug`"
     dls = volume_dls(medmnist_table(fn, vocab), bs=bs, seed=seed)
     if aug: dls.add_tfms(volume_aug(**kwargs), 'after_batch')
+    if aug: dls.aug_preset['volume_aug'] = {**{k: p.default for k, p in inspect.signature(volume_aug).parameters.items()}, **kwargs}
     return dls
 
 # %% ../nbs/05c_volumes.ipynb #c2f17670
 def show_volume(
     v,                  # volume (D, H, W) or (1, D, H, W)
     title:str='',       # prefix of each slice's title
-    axs=None,           # three matplotlib axes; default a new row
+    axs:list|None=None, # three matplotlib axes; None: a new row
     cmap='gray',        # colour map
 ):
     "Draw the three central slices of volume `v` side by side"
@@ -180,6 +186,7 @@ class ViViT(nn.Module):
     ):
         super().__init__()
         if attention not in ('factorised', 'joint'): raise ValueError(f"attention={attention!r} must be 'factorised' or 'joint'")
+        self.model_args = dict(arch='vivit', kwargs=dict(size=size, tubelet=tuple(tubelet), n_in=n_in, n_out=n_out, dim=dim, depth=depth, depth_time=depth_time, heads=heads, p=p, attention=attention))
         T, N = tubelet_grid(size, tubelet)
         self.attention, self.embed = attention, TubeletEmbed(n_in, dim, tubelet)
         self.pos_space, self.pos_depth = nn.Parameter(torch.randn(1, 1, N, dim)*0.02), nn.Parameter(torch.randn(1, T, 1, dim)*0.02)
@@ -220,10 +227,12 @@ def resnet3d(
     n_out:int=6,              # classes
     widths:tuple=(16, 32, 64),# channels of each stage; every stage after the first halves the size
 )->nn.Sequential:
-    "A small 3D ResNet: strided stem, one residual block per stage, average pooling, linear classifier"
+    "A small 3D ResNet: strided stem, one residual block per stage, average pooling, linear classifier; its arguments in `.model_args`"
     if not widths: raise ValueError("widths must name at least one stage, e.g. (16, 32, 64)")
     stages = [ResBlock3d(widths[max(i - 1, 0)], w, 1 if i == 0 else 2) for i, w in enumerate(widths)]
-    return nn.Sequential(_conv3(n_in, widths[0], 2), *stages, nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(widths[-1], n_out))
+    model = nn.Sequential(_conv3(n_in, widths[0], 2), *stages, nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(widths[-1], n_out))
+    model.model_args = dict(arch='resnet3d', kwargs=dict(n_in=n_in, n_out=n_out, widths=tuple(widths)))
+    return model
 
 # %% ../nbs/05c_volumes.ipynb #5ad958d4
 def volume_learner(
@@ -255,7 +264,7 @@ def volume_test_dl(
 def volume_preds(
     learn,          # a trained volume `Learner`
     n:int=6,        # how many volumes
-    dl=None,        # a labelled DataLoader, e.g. from `volume_test_dl`; default the validation set
+    dl:TfmdDL|None=None, # a labelled DataLoader, e.g. from `volume_test_dl`; None: the validation set
 )->tuple: # (volumes (n, 1, D, H, W), true names, predicted names)
     "The first `n` volumes of `dl` with their true and predicted class names"
     dl, xs, ys, ps = learn.dls.valid if dl is None else dl, [], [], []
@@ -271,7 +280,7 @@ def volume_preds(
 def show_volume_preds(
     learn,          # a trained volume `Learner`
     n:int=6,        # how many volumes
-    dl=None,        # as in `volume_preds`
+    dl:TfmdDL|None=None, # as in `volume_preds`; None: the validation set
 ):
     "Grid of volumes (three central slices each), titled true/predicted"
     xb, ys, ps = volume_preds(learn, n, dl)

@@ -101,3 +101,24 @@ def test_train_then_predict_reproduces_the_report(tmp_path):
     got = pd.read_csv(tmp_path/'p.csv').set_index('input').loc[rep.input]
     cols = [c for c in rep.columns if c.startswith('p_')]
     np.testing.assert_allclose(got[cols].to_numpy(), rep[cols].to_numpy(), atol=1e-5)
+
+
+def test_command_tta_on_a_model_folder(case, capsys):
+    "`medfast predict --tta` on a saved folder: per-class TTA means that sum to one, an uncertainty column, decisions from the means; a format-1 folder gives one error line"
+    import json, shutil
+    t = case['tmp']
+    r = subprocess.run(PREDICT + ['--model', str(case['run']), *case['files'], '--tta', '4', '--out', str(t/'tta.csv'), '--cpu'], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    df = pd.read_csv(t/'tta.csv')
+    cols = [f'p_{v}' for v in case['vocab']]
+    assert list(df.columns) == ['input', *cols, 'decision', 'uncertainty'] and len(df) == len(case['files'])
+    np.testing.assert_allclose(df[cols].sum(axis=1), 1, atol=1e-5)
+    assert (df.uncertainty >= 0).all() and (df.uncertainty > 0).any()
+    assert np.abs(df[cols].to_numpy() - case['probs']).mean() < 0.2
+    assert (df.decision == np.array(case['vocab'])[df[cols].to_numpy().argmax(1)]).all()
+    old = t/'run-v1'; shutil.copytree(case['run'], old, dirs_exist_ok=True)
+    info = json.loads((old/'model.json').read_text()); info.pop('augmentation'); info['format_version'] = 1
+    (old/'model.json').write_text(json.dumps(info))
+    assert predict_main(['--model', str(old), case['files'][0], '--tta', '--out', str(t/'x.csv')]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and 'records no augmentation preset' in err[0], err
