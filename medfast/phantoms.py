@@ -397,7 +397,9 @@ def lung_ct_phantom(
     anat = rng if patient is None else np.random.default_rng(patient)
     z = 1. if patient is None else 1 - 0.15*rng.random()  # the slice's level: lungs narrow towards the apex
     u, v, w = _patient_grid(size, anat)
-    body, inner = _soft(_ellipse(u, v, 0, 0.05, 0.92, 0.64), w), _soft(_ellipse(u, v, 0, 0.05, 0.85, 0.57), w)
+    bu, bv, fat = (0.92, 0.64, None) if patient is None else (*anat.uniform((0.8, 0.56), (0.98, 0.72)), anat.uniform(0.04, 0.12))  # a patient's own outline and fat
+    fu, fv = (0.85, 0.57) if fat is None else (bu - fat, bv - fat)
+    body, inner = _soft(_ellipse(u, v, 0, 0.05, bu, bv), w), _soft(_ellipse(u, v, 0, 0.05, fu, fv), w)
     lungs = sum(_soft(_ellipse(u, v, s*0.37, 0, z*anat.uniform(0.26, 0.3), z*anat.uniform(0.4, 0.46)), w) for s in (-1, 1))
     med, spine = _soft(_ellipse(u, v, 0.04, 0.02, 0.17, 0.3), w), _soft(_ellipse(u, v, 0, 0.48, 0.1, 0.09), w)
     lungs = np.clip(lungs - med - spine, 0, 1)
