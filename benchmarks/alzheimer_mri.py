@@ -1,16 +1,20 @@
 """Full-scale run of the Alzheimer brain-MRI tutorial: every experiment of `nbs/tutorials/alzheimer_mri.ipynb` on a larger
 parquet phantom, with more epochs and three seeds each. Writes `benchmarks/results/alzheimer_mri.{md,csv}`.
+`--part leakage` runs the tutorial's leakage section instead: a phantom with several slices per subject, a model trained on a
+random slice split and on a subject split, each scored on its validation slices and on held-out test subjects, three seeds;
+it writes `benchmarks/results/alzheimer_mri_leakage.{md,csv}`.
 
-Usage: OMP_NUM_THREADS=1 python benchmarks/alzheimer_mri.py [--scale 0.04] [--epochs 4] [--seeds 0 1 2]"""
+Usage: OMP_NUM_THREADS=1 python benchmarks/alzheimer_mri.py [--part rows|leakage] [--scale 0.04] [--epochs 4] [--seeds 0 1 2]"""
 import argparse, time
 from pathlib import Path
 import medfast.core
 import numpy as np, pandas as pd, torch
 from fastai.vision.all import set_seed, Adam, SGD
 from medfast.core import work_dir
-from medfast.phantoms import make_alzheimer_mri, scale_counts, ALZHEIMER_MRI
+from medfast.phantoms import make_alzheimer_mri, scale_counts, ALZHEIMER_MRI, ALZHEIMER_CLASSES
 from medfast.sources import parquet_table
-from medfast.sampling import class_counts, weighted_dls
+from medfast.sampling import class_counts, weighted_dls, stratified_split, patient_split, leakage_audit
+from medfast.playbook import tiny_cnn
 from medfast.data import table_dls
 from medfast.learner import freeze_blocks
 from medfast.heads import deep_head_kwargs
@@ -85,10 +89,57 @@ def main(scale=0.04, size=32, epochs=4, seeds=(0, 1, 2), out=Path(__file__).pare
             write(res, counts, dict(scale=scale, size=size, epochs=epochs, seeds=list(seeds)), time.time() - t0, out)
     return res
 
+LEAK = dict(subjects=20, test_subjects=10, slices=4, epochs=10, size=32)  # per class; the tutorial's CI scale is smaller
+
+def subject_table(root:Path)->pd.DataFrame:
+    "The parquet phantom's item table with each slice's subject, from the manifest, as `patient`"
+    man = pd.read_csv(root.parent/'alzheimer_mri.csv')
+    return parquet_table(root/'data').merge(man[['file', 'subject']], on='file').rename(columns={'subject': 'patient'})
+
+def leak_run(split:pd.DataFrame, test:pd.DataFrame, size:int, epochs:int, seed:int)->dict:
+    "Train a small CNN from scratch on `split`; accuracy and balanced accuracy on its validation rows and on the held-out `test` subjects"
+    dls = table_dls(split, size=size, bs=32, modality='mri', x_col='image', presize=1., seed=seed, audit=False, **NO_AUG)
+    learn = classifier_learner(dls, tiny_cnn, pretrained=False, seed=seed)
+    with learn.no_bar(), learn.no_logging():
+        learn.fit_one_cycle(epochs, 3e-3)
+        scores = {k: summary_metrics(*learn.get_preds(dl=dl), dls.vocab) for k, dl in (('valid', dls.valid), ('test', dls.test_dl(test, with_labels=True)))}
+    return {f'{k} {m}': s[m] for k, s in scores.items() for m in ('accuracy', 'balanced_accuracy')}
+
+def leakage(seeds=(0, 1, 2), out=Path(__file__).parent/'results', subjects=LEAK['subjects'], test_subjects=LEAK['test_subjects'],
+            slices=LEAK['slices'], epochs=LEAK['epochs'], size=LEAK['size']):
+    "Slice split vs subject split, scored on validation and on new subjects, for each seed; writes alzheimer_mri_leakage.{csv,md}"
+    torch.set_num_threads(1)
+    t0 = time.time()
+    root = make_alzheimer_mri(work_dir(), subjects={'train': {c: subjects for c in ALZHEIMER_CLASSES}, 'test': {c: test_subjects for c in ALZHEIMER_CLASSES}},
+                              slices_per_subject=slices, size=size, seed=0)
+    df = subject_table(root)
+    pool, test = df[df.split == 'train'], df[df.split == 'test']
+    rows = []
+    for seed in seeds:
+        for name, split in (('slice split', stratified_split(pool, 0.25, seed=seed)), ('subject split', patient_split(pool, 0.25, seed=seed))):
+            t = time.time()
+            shared = leakage_audit(split, 'patient', None).shape[0]
+            rows.append(dict(split=name, seed=seed, shared_subjects=shared, **leak_run(split, test, size, epochs, seed), seconds=round(time.time() - t, 1)))
+            print(rows[-1], flush=True)
+            res = pd.DataFrame(rows)
+            res.to_csv(out/'alzheimer_mri_leakage.csv', index=False)
+    cols = [c for c in res if c.startswith(('valid', 'test'))]
+    agg = res.groupby('split', sort=False)[cols].agg(['mean', 'std'])
+    md = pd.DataFrame({c: agg[(c, 'mean')].map('{:.3f}'.format) + ' ± ' + agg[(c, 'std')].map('{:.3f}'.format) for c in cols}).reset_index()
+    (out/'alzheimer_mri_leakage.md').write_text(
+        f"# Alzheimer brain MRI phantom: slice split vs subject split\n\n`python benchmarks/alzheimer_mri.py --part leakage` "
+        f"(seeds={list(seeds)}, {subjects} training-pool and {test_subjects} test subjects per class, {slices} slices each, {size} px, "
+        f"tiny_cnn from scratch, {epochs} epochs of one-cycle at 3e-3, 25% validation).\n"
+        f"valid: the split's own validation slices; test: the held-out subjects of `test-00000-of-00001.parquet`. Mean ± sd over the seeds; "
+        f"{len(res)} runs in {(time.time() - t0)/60:.1f} min on one CPU thread of a shared machine.\n\n" + _markdown(md) + '\n')
+    return res
+
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--scale', type=float, default=0.04); p.add_argument('--size', type=int, default=32)
     p.add_argument('--epochs', type=int, default=4); p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     p.add_argument('--out', type=Path, default=Path(__file__).parent/'results')
+    p.add_argument('--part', choices=['rows', 'leakage'], default='rows')
     a = p.parse_args()
-    main(a.scale, a.size, a.epochs, tuple(a.seeds), a.out)
+    if a.part == 'leakage': leakage(tuple(a.seeds), a.out)
+    else: main(a.scale, a.size, a.epochs, tuple(a.seeds), a.out)

@@ -5,6 +5,9 @@ The author searched patch {8, 16, 32} on 224-pixel slices, i.e. 28, 14 and 7 pat
 grids need 1-, 2- and 4-pixel patches; a 1-pixel patch gives 785 tokens, too slow for a CPU budget of minutes, so patches are
 {2, 4, 7} (14, 7 and 4 a side). Heads {1, 2, 4} and dropout {0.1, 0.3, 0.5} are the author's. Same phantom, split and seed for
 every point; the CSV is written after each point, so an interrupted run keeps what it finished.
+`--part leakage` runs the tutorial's leakage section instead: a phantom whose slices come from few patients, a small CNN trained
+on a random slice split and on a patient split, each scored on its validation slices and on new patients, three seeds; it writes
+benchmarks/results/covid_ct_leakage.{csv,md}.
 """
 import argparse, json, platform, time
 from pathlib import Path
@@ -14,6 +17,10 @@ from medfast.core import work_dir
 from medfast.phantoms import make_covid_ct, SARSCOV2_CT
 from medfast.data import folder_dls
 from medfast.vit import vit_grid_search
+from medfast.learner import classifier_learner
+from medfast.playbook import tiny_cnn
+from medfast.sampling import leakage_audit
+from medfast.interpret import summary_metrics
 
 GRID = {'patch': [2, 4, 7], 'heads': [1, 2, 4], 'p': [0.1, 0.3, 0.5]}
 FIXED = dict(dim=32, depth=3)
@@ -47,8 +54,55 @@ def main(scale=0.1, epochs=8, size=28, seed=0, out=Path(__file__).parent/'result
     (out/'covid_ct.md').write_text('\n'.join(md) + '\n')
     (out/'covid_ct.json').write_text(json.dumps(meta, indent=1) + '\n')
 
+LEAK = dict(slices=160, patients=32, test_slices=80, test_patients=16, size=32, epochs=10)  # per class slices; the tutorial's CI scale is smaller
+
+def patient_phantom(slices:int, patients:int, size:int, seed:int)->tuple:
+    "A CT phantom of `slices` per class from `patients` patients: (folder, {file name: patient})"
+    path = make_covid_ct(work_dir(), {'COVID': slices, 'non-COVID': slices}, size, seed, patients=patients)
+    man = pd.read_csv(path.parent/'sars_cov2_ct.csv')
+    return path, dict(zip(man.file.map(lambda f: Path(f).name), man.patient))
+
+def leak_run(path:Path, pid:dict, by_patient:bool, test:pd.DataFrame, size:int, epochs:int, seed:int)->dict:
+    "Train a small CNN on a slice split or a patient split of `path`; shared patients, accuracy and MCC on validation and on `test`"
+    dls = folder_dls(path, size=size, bs=16, n_in=1, modality='ct', valid_pct=0.2, presize=1., max_lighting=0., max_rotate=5., seed=seed,
+                     patient=(lambda f: pid[f.name]) if by_patient else None, audit=False)
+    items = dls.items.assign(patient=dls.items.file.map(lambda f: pid[Path(f).name]))
+    learn = classifier_learner(dls, tiny_cnn, pretrained=False, seed=seed)
+    with learn.no_bar(), learn.no_logging():
+        learn.fit_one_cycle(epochs, 3e-3)
+        scores = {k: summary_metrics(*learn.get_preds(dl=dl), dls.vocab, pos='COVID') for k, dl in (('valid', dls.valid), ('test', dls.test_dl(test, with_labels=True)))}
+    return dict(shared_patients=len(leakage_audit(items, 'patient', None)), **{f'{k} {m}': s[m] for k, s in scores.items() for m in ('accuracy', 'mcc')})
+
+def leakage(seeds=(0, 1, 2), out=Path(__file__).parent/'results', **kw):
+    "Slice split vs patient split, scored on validation and on new patients, for each seed; writes covid_ct_leakage.{csv,md}"
+    torch.set_num_threads(1)
+    c, t0 = {**LEAK, **kw}, time.perf_counter()
+    path, pid = patient_phantom(c['slices'], c['patients'], c['size'], 0)
+    tpath, _ = patient_phantom(c['test_slices'], c['test_patients'], c['size'], 1)
+    test = pd.DataFrame({'file': sorted(tpath.glob('*/*.png'))}).assign(label=lambda d: d.file.map(lambda f: f.parent.name))
+    rows = []
+    for seed in seeds:
+        for name, by_patient in (('slice split', False), ('patient split', True)):
+            t = time.perf_counter()
+            rows.append(dict(split=name, seed=seed, **leak_run(path, pid, by_patient, test, c['size'], c['epochs'], seed), seconds=round(time.perf_counter() - t, 1)))
+            print(rows[-1], flush=True)
+            res = pd.DataFrame(rows)
+            res.to_csv(out/'covid_ct_leakage.csv', index=False)
+    cols = [k for k in res if k.startswith(('valid', 'test'))]
+    agg = res.groupby('split', sort=False)[cols].agg(['mean', 'std'])
+    md = pd.DataFrame({k: agg[(k, 'mean')].map('{:.3f}'.format) + ' ± ' + agg[(k, 'std')].map('{:.3f}'.format) for k in cols}).reset_index()
+    (out/'covid_ct_leakage.md').write_text(
+        f"# SARS-CoV-2 CT phantom: slice split vs patient split\n\n`python benchmarks/covid_ct.py --part leakage` (seeds={list(seeds)}, "
+        f"`make_covid_ct(counts={c['slices']} per class, patients={c['patients']}, size={c['size']}, seed=0)`, held-out test: {c['test_slices']} per class "
+        f"from {c['test_patients']} new patients (seed=1); tiny_cnn from scratch, {c['epochs']} epochs of one-cycle at 3e-3, `valid_pct=0.2`).\n"
+        f"Mean ± sd over the seeds (COVID positive for MCC); {len(res)} runs in {(time.perf_counter() - t0)/60:.1f} min on one CPU thread of a shared machine.\n\n"
+        + _md(md) + '\n')
+    return res
+
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--scale', type=float, default=0.1); ap.add_argument('--epochs', type=int, default=8)
+    ap.add_argument('--part', choices=['grid', 'leakage'], default='grid')
     a = ap.parse_args()
-    main(a.scale, a.epochs)
+    if a.part == 'leakage': leakage()
+    else: main(a.scale, a.epochs)

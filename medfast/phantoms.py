@@ -300,21 +300,24 @@ def brain_mri_phantom(
     size:int=64,        # image side in pixels
     stage:int=0,        # 0..3, the index in `ALZHEIMER_CLASSES`
     seed:int|np.random.Generator|None=None, # seed or generator
+    subject:int|None=None, # seed of the subject's anatomy (head, atrophy, gyri, coil shading): slices of one subject share it; None: drawn from `seed`
 )->np.ndarray: # uint8 image (size, size)
     "One seeded phantom axial T1 brain slice at an atrophy `stage`"
     if stage not in range(4): raise ValueError(f"stage={stage} must be 0, 1, 2 or 3 ({', '.join(ALZHEIMER_CLASSES)})")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    u, v, w = _patient_grid(size, rng)
-    a, ru, rv = stage + rng.normal(0, 0.35), rng.uniform(0.64, 0.7), rng.uniform(0.8, 0.86)
+    anat = rng if subject is None else np.random.default_rng(subject)
+    z = 0. if subject is None else rng.uniform(-1, 1)  # axial level of the slice within the subject's brain
+    u, v, w = _patient_grid(size, anat)
+    a, ru, rv = stage + anat.normal(0, 0.35), anat.uniform(0.64, 0.7), anat.uniform(0.8, 0.86)
     head, skull = _soft(_ellipse(u, v, 0, 0, ru, rv), w), _soft(_ellipse(u, v, 0, 0, 0.93*ru, 0.93*rv), w)
-    k = 0.86 - 0.035*a
+    k = (0.86 - 0.035*a)*(1 - 0.08*z*z)
     brain, wm = _soft(_ellipse(u, v, 0, 0.02, k*ru, k*rv), w), _soft(_ellipse(u, v, 0, 0.02, 0.72*k*ru, 0.72*k*rv), 3*w)
-    ang = np.arctan2(v, u)*rng.integers(9, 13)/2 + rng.uniform(0, np.pi)
-    sulci = _soft(np.abs(np.sin(ang + 0.3*_smooth_noise(rng, size, size/16))) - (0.06 + 0.05*a), 0.04)*(brain - wm)
-    rvn, rhv = 0.05 + 0.03*a, 0.16 + 0.035*a
+    ang = np.arctan2(v, u)*anat.integers(9, 13)/2 + anat.uniform(0, np.pi) + 0.3*z
+    sulci = _soft(np.abs(np.sin(ang + 0.3*_smooth_noise(anat, size, size/16))) - (0.06 + 0.05*a), 0.04)*(brain - wm)
+    rvn, rhv = (0.05 + 0.03*a)*(1 - 0.3*z*z), (0.16 + 0.035*a)*(1 - 0.4*z*z)
     vent = np.maximum(_soft(_ellipse(u, v, -0.09, -0.05, rvn, rhv), w), _soft(_ellipse(u, v, 0.09, -0.05, rvn, rhv), w))
     img = 0.8*(head - skull) + 0.08*skull + brain*(0.37 + 0.25*wm - 0.3*sulci - 0.55*vent)
-    img = img*(1 + 0.1*_smooth_noise(rng, size, size/4)) + 0.02*rng.standard_normal((size, size))
+    img = img*(1 + 0.1*_smooth_noise(anat, size, size/4)) + 0.02*rng.standard_normal((size, size))
     return (np.clip(img, 0, 1)*255).astype(np.uint8)
 
 # %% ../nbs/03c_phantoms.ipynb #bd9af4c2
@@ -332,31 +335,53 @@ def _hf_features(names)->bytes:
     "Hugging Face `datasets` schema metadata: an `Image` column and a `ClassLabel` column `label` named `names`"
     return json.dumps({'info': {'features': {'image': {'_type': 'Image'}, 'label': {'names': list(names), '_type': 'ClassLabel'}}}}).encode()
 
-# %% ../nbs/03c_phantoms.ipynb #3b2a3dac
+# %% ../nbs/03c_phantoms.ipynb #878fd087
+def _oasis_name(subject:int, k:int)->str:
+    "OASIS-style name of slice `k` of `subject`, as the OASIS-derived Kaggle sets name their files"
+    return f"OAS1_{subject:04d}_MR1_mpr-1_{k}.jpg"
+
+# %% ../nbs/03c_phantoms.ipynb #588f9f4e
 @renamed_params(sz='size')
 def make_alzheimer_mri(
     path:str|Path,            # folder to write into; `Alzheimer_MRI/` is created inside it
-    counts:dict|None=None,    # {split: {class: n}}; default `ALZHEIMER_MRI` × 0.02, at least 3 per cell
+    counts:dict|None=None,    # {split: {class: n slices}}; default `ALZHEIMER_MRI` × 0.02, at least 3 per cell
     layout:str='parquet',     # 'parquet' (Hugging Face) or 'folders' (`<split>/<class>/*.jpg`)
     size:int=64,              # image side in pixels
     seed:int=0,               # seed for the whole dataset
+    subjects:dict|None=None,  # {split: {class: n subjects}} instead of `counts`: each gives `slices_per_subject` slices
+    slices_per_subject:int=1, # slices of one subject, sharing its anatomy; 1: every slice from a different subject
 )->Path: # the `Alzheimer_MRI` folder
-    "Write a seeded phantom Alzheimer brain MRI dataset as Hugging Face parquet files or class folders"
+    "Write a seeded phantom Alzheimer brain MRI dataset as Hugging Face parquet files or class folders, with a subject manifest"
     if layout not in ('parquet', 'folders'): raise ValueError(f"layout={layout!r} must be 'parquet' or 'folders'")
+    if slices_per_subject < 1: raise ValueError(f"slices_per_subject={slices_per_subject} must be at least 1")
+    if subjects is not None and counts is not None: raise ValueError("give counts= (slices) or subjects= (subjects), not both")
+    k = slices_per_subject
+    counts = {s: {c: n*k for c, n in d.items()} for s, d in subjects.items()} if subjects is not None else counts
     counts = scale_counts(ALZHEIMER_MRI, 0.02, min_n=3) if counts is None else counts
     names, rng, root = sorted(ALZHEIMER_CLASSES), np.random.default_rng(seed), Path(path)/'Alzheimer_MRI'
+    man, subj = [], 0
     for split, d in counts.items():
-        rows = [(c, brain_mri_phantom(size, ALZHEIMER_CLASSES.index(c), rng)) for c, n in d.items() for _ in range(n)]
+        rows = []
+        for c, n in d.items():
+            for i in range(n):
+                if i % k == 0: subj, anat = subj + 1, None if k == 1 else int(rng.integers(2**31))
+                rows.append((c, subj, i % k + 1, brain_mri_phantom(size, ALZHEIMER_CLASSES.index(c), rng, subject=anat)))
         rows = [rows[i] for i in rng.permutation(len(rows))]
+        fns = [_oasis_name(s, j) if k > 1 else f'{i:05d}.jpg' for i, (_, s, j, _) in enumerate(rows)]
         if layout == 'parquet':
             (root/'data').mkdir(parents=True, exist_ok=True)
-            df = pd.DataFrame({'image': [{'bytes': _png(a), 'path': None} for _, a in rows], 'label': [names.index(c) for c, _ in rows]})
+            fn = f'{split}-00000-of-00001.parquet'
+            df = pd.DataFrame({'image': [{'bytes': _png(a), 'path': f if k > 1 else None} for (*_, a), f in zip(rows, fns)], 'label': [names.index(c) for c, *_ in rows]})
             tbl = pa.Table.from_pandas(df, preserve_index=False)
-            pq.write_table(tbl.replace_schema_metadata({**tbl.schema.metadata, b'huggingface': _hf_features(names)}), root/'data'/f'{split}-00000-of-00001.parquet')
+            pq.write_table(tbl.replace_schema_metadata({**tbl.schema.metadata, b'huggingface': _hf_features(names)}), root/'data'/fn)
+            files = [f'{fn} row {i}' for i in range(len(rows))]
         else:
-            for i, (c, a) in enumerate(rows):
-                (root/split/c).mkdir(parents=True, exist_ok=True)
-                Image.fromarray(a).save(root/split/c/f'{i:05d}.jpg', quality=92)
+            files = [f'{split}/{c}/{f}' for (c, *_), f in zip(rows, fns)]
+            for (*_, a), f in zip(rows, files):
+                (root/f).parent.mkdir(parents=True, exist_ok=True)
+                Image.fromarray(a).save(root/f, quality=92)
+        man += [dict(file=f, split=split, label=c, subject=s, slice=j) for f, (c, s, j, _) in zip(files, rows)]
+    pd.DataFrame(man).to_csv(Path(path)/'alzheimer_mri.csv', index=False)
     return root
 
 # %% ../nbs/03c_phantoms.ipynb #8b2240b9
@@ -365,15 +390,20 @@ def lung_ct_phantom(
     size:int=64,        # image side in pixels
     ggo:bool=False,     # draw ground-glass opacities?
     seed:int|np.random.Generator|None=None, # seed or generator
+    patient:int|None=None, # seed of the patient's anatomy (body, lungs, vessels, position): slices of one patient share it; None: drawn from `seed`
 )->tuple: # (int16 Hounsfield units (size, size), boolean GGO mask)
     "One seeded phantom axial chest CT slice in Hounsfield units"
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    u, v, w = _patient_grid(size, rng)
-    body, inner = _soft(_ellipse(u, v, 0, 0.05, 0.92, 0.64), w), _soft(_ellipse(u, v, 0, 0.05, 0.85, 0.57), w)
-    lungs = sum(_soft(_ellipse(u, v, s*0.37, 0, rng.uniform(0.26, 0.3), rng.uniform(0.4, 0.46)), w) for s in (-1, 1))
+    anat = rng if patient is None else np.random.default_rng(patient)
+    z = 1. if patient is None else 1 - 0.15*rng.random()  # the slice's level: lungs narrow towards the apex
+    u, v, w = _patient_grid(size, anat)
+    bu, bv, fat = (0.92, 0.64, None) if patient is None else (*anat.uniform((0.8, 0.56), (0.98, 0.72)), anat.uniform(0.04, 0.12))  # a patient's own outline and fat
+    fu, fv = (0.85, 0.57) if fat is None else (bu - fat, bv - fat)
+    body, inner = _soft(_ellipse(u, v, 0, 0.05, bu, bv), w), _soft(_ellipse(u, v, 0, 0.05, fu, fv), w)
+    lungs = sum(_soft(_ellipse(u, v, s*0.37, 0, z*anat.uniform(0.26, 0.3), z*anat.uniform(0.4, 0.46)), w) for s in (-1, 1))
     med, spine = _soft(_ellipse(u, v, 0.04, 0.02, 0.17, 0.3), w), _soft(_ellipse(u, v, 0, 0.48, 0.1, 0.09), w)
     lungs = np.clip(lungs - med - spine, 0, 1)
-    vessels = np.clip(_smooth_noise(rng, size, size/90) - 1.5, 0, None)
+    vessels = np.clip(_smooth_noise(anat, size, size/90) - 1.5, 0, None)
     hu = -1000 + 900*body - 140*(body - inner) + lungs*(-890 + 400*vessels) + 650*spine
     mask = np.zeros((size, size), bool)
     if ggo:
@@ -393,24 +423,34 @@ SARSCOV2_CT = {'COVID': 1252, 'non-COVID': 1230}
 @renamed_params(sz='size')
 def make_covid_ct(
     path:str|Path,            # folder to write into; `sars_cov2_ct/` is created inside it
-    counts:dict|None=None,    # {'COVID': n, 'non-COVID': n}; default `SARSCOV2_CT` × 0.05
+    counts:dict|None=None,    # {'COVID': n, 'non-COVID': n} slices; default `SARSCOV2_CT` × 0.05
     size:int=64,              # image side in pixels
     seed:int=0,               # seed for the whole dataset
+    patients:int|None=None,   # patients the slices come from (the real set: about 120), shared by the classes in proportion; None: one per slice
+    ggo_share:tuple=(0.4, 1.0), # with `patients`: (min, max) share of a COVID patient's slices that show ground glass; the others look clear
 )->Path: # the `sars_cov2_ct` folder
-    "Write a seeded phantom SARS-CoV-2 CT dataset: `COVID/` and `non-COVID/` folders, no split"
+    "Write a seeded phantom SARS-CoV-2 CT dataset: `COVID/` and `non-COVID/` folders, no split, and a patient manifest"
     counts = {c: round(n*0.05) for c, n in SARSCOV2_CT.items()} if counts is None else counts
     bad = sorted(set(counts) - set(SARSCOV2_CT))
     if bad: raise ValueError(f"unknown classes {bad}: counts must be {{'COVID': n, 'non-COVID': n}}")
-    rng, root = np.random.default_rng(seed), Path(path)/'sars_cov2_ct'
+    per_class = {c: None if patients is None else max(1, round(patients*n/sum(counts.values()))) for c, n in counts.items()}
+    if patients is not None and any(p > counts[c] for c, p in per_class.items()): raise ValueError(f"patients={patients} is more than the slices {counts}")
+    rng, root, rows, pid = np.random.default_rng(seed), Path(path)/'sars_cov2_ct', [], 0
     for c, n in counts.items():
         (root/c).mkdir(parents=True, exist_ok=True)
+        firsts = {0} if patients is None else {int(s[0]) for s in np.array_split(np.arange(n), per_class[c])}
         for i in range(1, n + 1):
-            hu, m = lung_ct_phantom(size, c == 'COVID', rng)
+            if patients is None: pid, anat, share = pid + 1, None, 1.
+            elif i - 1 in firsts: pid, k, anat, share = pid + 1, 0, int(rng.integers(2**31)), rng.uniform(*ggo_share)
+            k = 1 if patients is None else k + 1
+            hu, m = lung_ct_phantom(size, c == 'COVID' and (patients is None or rng.random() < share), rng, patient=anat)
             name = f"{'Covid' if c == 'COVID' else 'Non-Covid'} ({i}).png"
             Image.fromarray((window(hu, *WINDOWS['lung'])*255).round().astype(np.uint8)).save(root/c/name)
             if m.any():
                 (root.parent/'sars_cov2_ct_masks'/c).mkdir(parents=True, exist_ok=True)
                 Image.fromarray(m.astype(np.uint8)*255).save(root.parent/'sars_cov2_ct_masks'/c/name)
+            rows.append(dict(file=f'{c}/{name}', label=c, patient=pid, slice=k, ggo=bool(m.any())))
+    pd.DataFrame(rows).to_csv(Path(path)/'sars_cov2_ct.csv', index=False)
     return root
 
 # %% ../nbs/03c_phantoms.ipynb #53166a48
