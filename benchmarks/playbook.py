@@ -1,6 +1,6 @@
-"""Run the imbalance playbook's full grid and record it: benchmarks/results/playbook.csv (one row per dataset, remedy, seed) and playbook.md (mean ± sd).
+"""Run the imbalance playbook's grid and record it: benchmarks/results/playbook.csv (one row per dataset, remedy, seed) and playbook.md (mean ± sd).
 
-Usage: python benchmarks/playbook.py [--scale full|ci] [--threads 1]
+Usage: python benchmarks/playbook.py [--scale full|ci|quick] [--threads 1]; a scale other than `full` writes playbook_<scale>.{csv,md}.
 """
 import argparse, platform, time
 from pathlib import Path
@@ -18,7 +18,8 @@ def main():
     res = run_playbook(a.scale, verbose=True)
     wall = time.perf_counter() - t
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
-    res.to_csv(out/'playbook.csv', index=False)
+    stem = 'playbook' if a.scale == 'full' else f'playbook_{a.scale}'
+    res.to_csv(out/f'{stem}.csv', index=False)
     summ = summarise_trials(res).reset_index()
     cols = ['dataset', 'remedy'] + METRICS + ['s_per_epoch', 'seeds']
     summ['s_per_epoch'] = summ.s_per_epoch.map(lambda v: f"{v:.2f}")
@@ -28,7 +29,7 @@ def main():
              f"Wall time {wall/60:.1f} min.", "",
              '| ' + ' | '.join(cols) + ' |', '|' + '---|'*len(cols)]
     lines += ['| ' + ' | '.join(str(r[c]) for c in cols) + ' |' for _, r in summ.iterrows()]
-    (out/'playbook.md').write_text('\n'.join(lines) + '\n')
+    (out/f'{stem}.md').write_text('\n'.join(lines) + '\n')
     print('\n'.join(lines))
 
 if __name__ == '__main__': main()

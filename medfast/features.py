@@ -16,6 +16,7 @@ from fastai.data.core import DataLoaders
 from fastai.learner import Learner
 from fastai.losses import BCEWithLogitsLossFlat
 from fastai.torch_core import set_seed
+from fastcore.meta import delegates
 from imblearn.under_sampling import RandomUnderSampler
 from imblearn.over_sampling import RandomOverSampler
 from .losses import pos_weights
@@ -28,7 +29,9 @@ __all__ = ['Embedder', 'frozen_embedder', 'model_key', 'data_key', 'extract_feat
 # %% ../nbs/05b_features.ipynb #d05f91aa
 class Embedder(nn.Module):
     "Frozen, eval-mode map from images to (batch, features) embeddings"
-    def __init__(self, model:nn.Module):
+    def __init__(self,
+        model:nn.Module, # a trained classifier: `SmallViT`, timm model or fastai vision model
+    ):
         super().__init__()
         self.model = model
         model.requires_grad_(False)
@@ -47,14 +50,18 @@ def frozen_embedder(
     return Embedder(model).eval()
 
 # %% ../nbs/05b_features.ipynb #579972d7
-def model_key(model:nn.Module)->str:
+def model_key(
+    model:nn.Module, # the model whose class and weights are hashed
+)->str:
     "Short hash of a model's class and weights"
     h = hashlib.sha1(type(model).__name__.encode())
     for k, v in model.state_dict().items(): h.update(k.encode()); h.update(v.detach().cpu().contiguous().numpy().tobytes())
     return h.hexdigest()[:12]
 
 # %% ../nbs/05b_features.ipynb #faeca5aa
-def data_key(dl)->str:
+def data_key(
+    dl:DataLoader, # a DataLoader over an item table or a list of items
+)->str:
     "Short hash of a DataLoader's image bytes, labels and transforms"
     items, h = dl.items, hashlib.sha1(repr((dl.after_item, dl.after_batch)).encode())
     rows = items.itertuples(index=False) if isinstance(items, pd.DataFrame) else items
@@ -87,7 +94,8 @@ def _rarest_label(y:np.ndarray)->np.ndarray:
     return np.where(y.any(1), counts.argmin(1), -1)
 
 def rebalance_features(
-    x, y,                       # training features (N, nf) and multi-hot targets (N, labels)
+    x,                          # training features (N, nf)
+    y,                          # multi-hot training targets (N, labels)
     undersample:float|None=1.,  # keep at most this × (images with a finding) images without any; None: keep all
     oversample_to:float|None=0.5, # raise each rarest-label group to at least this × the largest group with a finding; None: no oversampling
     shrinkage:float=0.5,        # noise of the new embeddings, as imbalanced-learn's `shrinkage`; 0: plain copies
@@ -111,7 +119,10 @@ def rebalance_features(
 
 # %% ../nbs/05b_features.ipynb #8b90f904
 def probe_learner(
-    xtr, ytr, xva, yva,       # training and validation features (N, nf) and multi-hot targets (N, labels)
+    xtr,                      # training features (N, nf)
+    ytr,                      # multi-hot training targets (N, labels)
+    xva,                      # validation features
+    yva,                      # multi-hot validation targets
     hidden:int=0,             # hidden units; 0: a linear probe
     weighted:bool=True,       # `pos_weight` from the training targets
     max_weight:float=50.,     # cap on a `pos_weight`
@@ -128,14 +139,18 @@ def probe_learner(
     return _task_learner(dls, nn.Sequential(*layers), loss_func=loss, labels=ytr)
 
 # %% ../nbs/05b_features.ipynb #5f08c3c2
+@delegates(probe_learner)
 def fit_probe(
-    xtr, ytr, xva, yva,         # training and validation features and multi-hot targets
+    xtr,                        # training features (N, nf)
+    ytr,                        # multi-hot training targets (N, labels)
+    xva,                        # validation features
+    yva,                        # multi-hot validation targets
     epochs:int=20,              # one-cycle epochs
     lr:float=1e-2,              # maximum learning rate
     rebalance:dict|None=None,   # keyword arguments of `rebalance_features`; None: the embeddings as they are
     seed:int=0,                 # seed of the resampling, the initialisation and the shuffling
-    **kwargs,                   # passed to `probe_learner` (hidden, weighted, vocab, ...)
-)->Learner:
+    **kwargs,
+)->Learner: # the trained probe; `probe_learner`'s options (hidden, weighted, vocab, ...) are passed on
     "A linear probe trained on (optionally rebalanced) features, seeded and quiet"
     if rebalance is not None: xtr, ytr = rebalance_features(xtr, ytr, seed=seed, **rebalance)
     set_seed(seed)

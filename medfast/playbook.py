@@ -8,12 +8,14 @@ Docs: https://medfast.github.io/medfast/playbook.html.md"""
 from __future__ import annotations
 from .core import renamed_params, work_dir
 import time, warnings
+from collections.abc import Callable
 import numpy as np, pandas as pd
 import matplotlib.pyplot as plt, seaborn as sns
 from torch import nn
 from fastai.callback.core import Callback, CancelValidException
 from fastai.layers import ConvLayer
 from fastai.torch_core import set_seed
+from pathlib import Path
 from PIL import Image
 from .phantoms import make_chest_xray
 from .sampling import split_by_folder, stratified_split, oversample, undersample_dls, weighted_dls
@@ -112,7 +114,7 @@ def remedy_trial(
     lr:float=1e-2,            # one-cycle maximum learning rate
     size:int=28,              # image size
     bs:int=64,                # batch size
-    arch=tiny_cnn,            # model function
+    arch:Callable=tiny_cnn,   # model function, as a fastai `arch`
     x_col:str='image',        # image column
 )->pd.DataFrame: # one row per remedy: test metrics, epochs, seconds per epoch
     "Train each remedy once with `seed` and score it on `test_df`; the minority is the rarest training class"
@@ -154,18 +156,24 @@ def summarise_trials(
 # %% ../nbs/07_playbook.ipynb #7ea4d653
 def plot_trials(
     results:pd.DataFrame,     # rows from `remedy_trial`, with a `dataset` column
-    metrics:list=('macro_f1', 'minority_recall', 'auroc', 'ece'), # one panel per metric
-    height:float=3.,          # panel height in inches
+    metrics:list|tuple=('macro_f1', 'minority_recall', 'auroc', 'ece'), # one panel per metric
+    height:float|None=None,   # height of a row of panels in inches; None: 0.4 per remedy
+    ncols:int=2,              # panels per row
 ):
     "Every seed's score per remedy as a point, one panel per metric, one colour per dataset; returns the figure"
     bad = [m for m in metrics if m not in results]
     if bad: raise ValueError(f"metrics {bad} are not columns of results; choose from {METRICS}")
     data = results if 'dataset' in results else results.assign(dataset='')
-    fig, axs = plt.subplots(1, len(metrics), figsize=(3.2*len(metrics), height + 0.3*data.remedy.nunique()), sharey=True)
-    for ax, m in zip(np.atleast_1d(axs), metrics):
-        sns.stripplot(data=data, x=m, y='remedy', hue='dataset', dodge=True, ax=ax, size=4, legend=ax is np.atleast_1d(axs)[-1])
-        ax.set_title(m, fontsize=10); ax.set_xlabel(''); ax.grid(axis='x', alpha=0.3)
-    fig.tight_layout()
+    nrows, h = -(-len(metrics)//ncols), height or 0.4*data.remedy.nunique() + 0.8
+    fig, axs = plt.subplots(nrows, ncols, figsize=(4.8*ncols, h*nrows), sharey=True, squeeze=False)
+    for ax, m in zip(axs.flat, metrics):
+        sns.stripplot(data=data, x=m, y='remedy', hue='dataset', dodge=True, ax=ax, size=6, legend=ax is axs.flat[0])
+        ax.set_title(m, fontsize=12); ax.set(xlabel='', ylabel=''); ax.tick_params(labelsize=11); ax.grid(axis='x', alpha=0.3)
+    for ax in axs.flat[len(metrics):]: ax.set_visible(False)
+    if axs.flat[0].get_legend() is not None:
+        axs.flat[0].get_legend().remove()
+        fig.legend(*axs.flat[0].get_legend_handles_labels(), loc='upper center', ncol=data.dataset.nunique(), fontsize=11, frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35/fig.get_figheight()))
     return fig
 
 # %% ../nbs/07_playbook.ipynb #ec376279
@@ -182,7 +190,7 @@ def pneumoniamnist_tables(
     train_frac:float=1.0,   # share of the training images to keep (stratified), for quick runs
     eval_frac:float=1.0,    # share of the validation and test images to keep (stratified)
     seed:int=0,             # seed of that subsample
-    fn=None,                # the .npz; default `real_data('pneumoniamnist')/'pneumoniamnist.npz'`
+    fn:str|Path|None=None,  # the .npz; None: `real_data('pneumoniamnist')/'pneumoniamnist.npz'`
 )->tuple|None: # (split table of train and val, test table), or None where the file is absent
     "PneumoniaMNIST as item tables (NORMAL, PNEUMONIA), train+val split as shipped and the test split apart"
     if not (0 < train_frac <= 1 and 0 < eval_frac <= 1): raise ValueError(f"train_frac={train_frac} and eval_frac={eval_frac} must be in (0, 1]")
@@ -200,7 +208,7 @@ def pneumoniamnist_tables(
 def run_playbook(
     scale:str='ci',           # a key of `PLAYBOOK`
     remedies:list|None=None,  # names in `REMEDIES`; default all
-    seeds=None,               # default the scale's seeds
+    seeds:list|None=None,     # seeds to run; None: the scale's seeds
     verbose:bool=False,       # print each dataset and seed as it finishes
 )->pd.DataFrame: # one row per dataset, remedy and seed
     "Run `remedy_trial` over the playbook's datasets and seeds"
