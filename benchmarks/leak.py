@@ -78,26 +78,29 @@ def trial(seed:int, n:int, n_test:int, epochs:int, size:int=32)->list:
         for r in rows[-3:]: r['valid_patients_in_train'] = round(len(vp & tp)/len(vp), 3)
     return rows
 
-def main(n=150, n_test=60, epochs=8, seeds=(0, 1, 2), out=Path(__file__).parent/'results'):
+def report(df:pd.DataFrame, meta:dict, out:Path):
+    "Write leak.csv (with the validation-minus-test AUROC gap) and leak.md: mean and sd over the seeds, and every seed"
+    cols = ['valid_auroc', 'test_auroc', 'valid_accuracy', 'test_accuracy']
+    df = df.assign(gap_auroc=df.valid_auroc - df.test_auroc)
+    df.to_csv(out/'leak.csv', index=False)
+    agg = df.groupby(['model', 'split'], sort=False)[cols + ['gap_auroc', 'valid_patients_in_train']].agg(['mean', 'std']).round(3)
+    agg.columns = [f'{a} {b}' for a, b in agg.columns]
+    md = ['# Patient leakage on the phantom chest X-rays', '', f"Run: `python benchmarks/leak.py --n {meta['train_per_class']} --epochs {meta['epochs']}`", '', __doc__.split('\n\n', 2)[-1].strip(), '',
+          '```json', json.dumps(meta), '```', '', '## Mean and sd over 3 seeds', '', '`gap_auroc` is validation minus test AUROC: how far validation flatters the model.', '',
+          _md(agg.reset_index()), '', '## Per seed', '', _md(df.round(3))]
+    (out/'leak.md').write_text('\n'.join(md) + '\n')
+
+def main(n=150, n_test=60, epochs=8, seeds=(0, 1, 2), size=32, out=Path(__file__).parent/'results'):
     torch.set_num_threads(1)
     t0, c0 = time.perf_counter(), time.process_time()
     rows = []
     for s in seeds:
-        rows += trial(s, n, n_test, epochs)
+        rows += trial(s, n, n_test, epochs, size)
         pd.DataFrame(rows).to_csv(out/'leak.csv', index=False)
         print(s, round(time.perf_counter() - t0), flush=True)
-    df = pd.DataFrame(rows)
-    cols = ['valid_auroc', 'test_auroc', 'valid_accuracy', 'test_accuracy']
-    df['gap_auroc'] = df.valid_auroc - df.test_auroc
-    df.to_csv(out/'leak.csv', index=False)
-    agg = df.groupby(['model', 'split'], sort=False)[cols + ['gap_auroc', 'valid_patients_in_train']].agg(['mean', 'std']).round(3)
-    agg.columns = [f'{a} {b}' for a, b in agg.columns]
     meta = dict(train_per_class=n, test_per_class=n_test, phantom_size=2*size, size=size, valid_pct=0.2, epochs=epochs, lr=1e-2, seeds=list(seeds), arch='tiny_cnn',
                 wall_s=round(time.perf_counter() - t0), cpu_s=round(time.process_time() - c0), torch_threads=1, machine=platform.processor() or platform.machine())
-    md = ['# Patient leakage on the phantom chest X-rays', '', f"Run: `python benchmarks/leak.py --n {n} --epochs {epochs}`", '', __doc__.split('\n\n', 2)[-1].strip(), '',
-          '```json', json.dumps(meta), '```', '', '## Mean and sd over 3 seeds', '', '`gap_auroc` is validation minus test AUROC: how far validation flatters the model.', '',
-          _md(agg.reset_index()), '', '## Per seed', '', _md(df.round(3))]
-    (out/'leak.md').write_text('\n'.join(md) + '\n')
+    report(pd.DataFrame(rows), meta, out)
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
