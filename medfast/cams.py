@@ -12,6 +12,7 @@ import numpy as np, torch, torch.nn.functional as F
 import matplotlib.pyplot as plt
 from captum.attr import Occlusion
 from fastcore.basics import getcallable
+from fastai.data.load import DataLoader
 from pytorch_grad_cam import GradCAM, GradCAMPlusPlus
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from timm.models.vision_transformer import VisionTransformer
@@ -65,9 +66,9 @@ METHOD_NAMES = {'gradcam': 'Grad-CAM', 'gradcam++': 'Grad-CAM++', 'occlusion': '
 def cam_maps(
     model:torch.nn.Module,  # a CNN: a fastai or timm classifier
     xb:torch.Tensor,        # image batch (batch, n_in, H, W), as the model takes it (normalised)
-    targets=None,           # class or label index: one for all images, one per image, or None for the predicted class
+    targets:int|list|None=None, # class or label index: one for all images, one per image, or None for the predicted class
     method:str='gradcam',   # 'gradcam' or 'gradcam++'
-    layer=None,             # module to explain; default `cam_layer(model, xb, min_size)`
+    layer:torch.nn.Module|None=None, # module to explain; default `cam_layer(model, xb, min_size)`
     min_size:int=7,         # for the default layer: smallest feature-map side to prefer
 )->torch.Tensor: # (batch, H, W), each map in [0, 1]
     "Grad-CAM or Grad-CAM++ maps (grad-cam library) for one class or label per image, at the input's size"
@@ -81,7 +82,7 @@ def cam_maps(
 def occlusion_maps(
     model:torch.nn.Module,  # any image classifier
     xb:torch.Tensor,        # image batch, as the model takes it
-    targets=None,           # as in `cam_maps`
+    targets:int|list|None=None, # as in `cam_maps`
     window:int|None=None,   # side of the blanked square; default 1/8 of the image
     stride:int|None=None,   # step between windows; default the window (no overlap)
 )->torch.Tensor: # (batch, H, W), each map in [0, 1]
@@ -99,7 +100,9 @@ def _unit(m:torch.Tensor)->torch.Tensor:
     return m/m.flatten(1).max(1)[0].clamp(min=1e-12)[:, None, None]
 
 # %% ../nbs/06b_cams.ipynb #cef7f461
-def find_vit(model:torch.nn.Module):
+def find_vit(
+    model:torch.nn.Module, # a classifier, e.g. `learn.model`
+)->torch.nn.Module|None: # the ViT, or None when `model` holds none
     "The `SmallViT` or timm `VisionTransformer` inside `model` (a fastai learner's model wraps it), or None"
     return next((m for m in model.modules() if isinstance(m, (SmallViT, VisionTransformer))), None)
 
@@ -140,7 +143,7 @@ def rollout_maps(
 def heatmaps(
     model:torch.nn.Module,  # a CNN or a ViT classifier (e.g. `learn.model`)
     xb:torch.Tensor,        # image batch, as the model takes it
-    targets=None,           # as in `cam_maps` (ignored by 'rollout', which has no class)
+    targets:int|list|None=None, # as in `cam_maps` (ignored by 'rollout', which has no class)
     method:str|None=None,   # 'gradcam', 'gradcam++', 'rollout' or 'occlusion'; None: rollout for a ViT, else Grad-CAM
     **kwargs,               # passed to the method's function
 )->torch.Tensor: # (batch, H, W) float, each map in [0, 1]
@@ -168,7 +171,7 @@ def overlay_heatmap(
     ax,                     # matplotlib axes
     img:torch.Tensor,       # one image (n_in, H, W)
     hm:torch.Tensor,        # its map (H, W) in [0, 1]
-    mask=None,              # lesion mask (H, W), drawn as an outline
+    mask:np.ndarray|torch.Tensor|None=None, # lesion mask (H, W), drawn as an outline; None: no outline
     alpha:float=0.6,        # opacity of the map's highest values
     title:str='',           # axes title
     cmap:str='turbo',       # colour map of the heatmap
@@ -184,8 +187,8 @@ def overlay_heatmap(
 def show_heatmaps(
     model:torch.nn.Module,  # a CNN or ViT classifier
     xb:torch.Tensor,        # image batch, as the model takes it
-    targets=None,           # as in `heatmaps`
-    masks=None,             # (batch, H, W) lesion masks to outline
+    targets:int|list|None=None, # as in `heatmaps`
+    masks:torch.Tensor|None=None, # (batch, H, W) lesion masks to outline; None: no outlines
     titles:list|None=None,  # one title per image
     method:str|None=None,   # as in `heatmaps`
     ncols:int=8,            # images per row
@@ -258,8 +261,8 @@ def _per_class(dl, n:int, n_out:int)->tuple: # (images, class index of each)
 # %% ../nbs/06b_cams.ipynb #b0814b36
 def save_gradcam(
     learn,                     # a trained fastai Learner of images
-    fname='gradcam.png',       # where to write the figure
-    dl=None,                   # images to show; default the validation set, unshuffled
+    fname:str|Path='gradcam.png', # where to write the figure
+    dl:DataLoader|None=None,   # images to show; default the validation set, unshuffled
     n_per_class:int=3,         # images per class (per label: positives of that label)
     method:str|None=None,      # as in `heatmaps`; None: rollout for a ViT, Grad-CAM for a CNN
 )->Path: # the figure written
