@@ -20,6 +20,7 @@ from medfast.learner import freeze_blocks
 from medfast.heads import deep_head_kwargs
 from medfast.learner import classifier_learner, fine_tune_recipe
 from medfast.interpret import per_class_report, summary_metrics
+from _report import md_table, mean_sd, split_runs
 
 ARCH, BS = 'tf_efficientnet_lite0', 32
 NO_AUG = dict(do_flip=False, max_rotate=0., max_zoom=1., max_lighting=0.)
@@ -48,10 +49,6 @@ def experiment(df, size, epochs, aug=False, sampler=False, frozen=None, head=Non
     with learn.no_bar(): probs, targs = learn.get_preds()
     return summary_metrics(probs, targs, dls.vocab), per_class_report(probs, targs, dls.vocab)
 
-def _markdown(df:pd.DataFrame)->str:
-    "A pipe table without the `tabulate` dependency"
-    return '\n'.join(['| ' + ' | '.join(map(str, df.columns)) + ' |', '|' + '---|'*len(df.columns)] +
-                     ['| ' + ' | '.join(map(str, r)) + ' |' for r in df.itertuples(index=False)])
 
 def write(res:pd.DataFrame, counts:dict, args:dict, wall:float, out:Path):
     "Write the runs so far to `alzheimer_mri.csv` and their mean ± sd per experiment to `alzheimer_mri.md`"
@@ -68,7 +65,7 @@ def write(res:pd.DataFrame, counts:dict, args:dict, wall:float, out:Path):
         f"Phantom: `make_alzheimer_mri(counts=scale_counts(ALZHEIMER_MRI, {args['scale']}, min_n=12), size=64, seed=0)`, parquet layout; "
         f"train {sum(tr.values())} ({', '.join(f'{k} {v}' for k, v in tr.items())}), test {sum(te.values())} ({', '.join(f'{k} {v}' for k, v in te.items())}).\n"
         f"Metrics on the test split, mean ± sd over the seeds listed. {len(res)} runs, wall time {wall/60:.1f} min on one CPU thread "
-        f"of a shared machine ({res.seconds.mean():.0f} s per run).\n\n" + _markdown(md.reset_index()) + '\n')
+        f"of a shared machine ({res.seconds.mean():.0f} s per run).\n\n" + md_table(md.reset_index()) + '\n')
 
 def main(scale=0.04, size=32, epochs=4, seeds=(0, 1, 2), out=Path(__file__).parent/'results'):
     torch.set_num_threads(1)
@@ -114,24 +111,16 @@ def leakage(seeds=(0, 1, 2), out=Path(__file__).parent/'results', subjects=LEAK[
                               slices_per_subject=slices, size=size, seed=0)
     df = subject_table(root)
     pool, test = df[df.split == 'train'], df[df.split == 'test']
-    rows = []
-    for seed in seeds:
-        for name, split in (('slice split', stratified_split(pool, 0.25, seed=seed)), ('subject split', patient_split(pool, 0.25, seed=seed))):
-            t = time.time()
-            shared = leakage_audit(split, 'patient', None).shape[0]
-            rows.append(dict(split=name, seed=seed, shared_subjects=shared, **leak_run(split, test, size, epochs, seed), seconds=round(time.time() - t, 1)))
-            print(rows[-1], flush=True)
-            res = pd.DataFrame(rows)
-            res.to_csv(out/'alzheimer_mri_leakage.csv', index=False)
-    cols = [c for c in res if c.startswith(('valid', 'test'))]
-    agg = res.groupby('split', sort=False)[cols].agg(['mean', 'std'])
-    md = pd.DataFrame({c: agg[(c, 'mean')].map('{:.3f}'.format) + ' ± ' + agg[(c, 'std')].map('{:.3f}'.format) for c in cols}).reset_index()
+    def run(split, seed): return dict(shared_subjects=leakage_audit(split, 'patient', None).shape[0], **leak_run(split, test, size, epochs, seed))
+    splits = lambda seed: (('slice split', stratified_split(pool, 0.25, seed=seed)), ('subject split', patient_split(pool, 0.25, seed=seed)))
+    res = split_runs(seeds, splits, run, out/'alzheimer_mri_leakage.csv')
+    md = mean_sd(res, 'split', [c for c in res if c.startswith(('valid', 'test'))])
     (out/'alzheimer_mri_leakage.md').write_text(
         f"# Alzheimer brain MRI phantom: slice split vs subject split\n\n`python benchmarks/alzheimer_mri.py --part leakage` "
         f"(seeds={list(seeds)}, {subjects} training-pool and {test_subjects} test subjects per class, {slices} slices each, {size} px, "
         f"tiny_cnn from scratch, {epochs} epochs of one-cycle at 3e-3, 25% validation).\n"
         f"valid: the split's own validation slices; test: the held-out subjects of `test-00000-of-00001.parquet`. Mean ± sd over the seeds; "
-        f"{len(res)} runs in {(time.time() - t0)/60:.1f} min on one CPU thread of a shared machine.\n\n" + _markdown(md) + '\n')
+        f"{len(res)} runs in {(time.time() - t0)/60:.1f} min on one CPU thread of a shared machine.\n\n" + md_table(md) + '\n')
     return res
 
 if __name__ == '__main__':

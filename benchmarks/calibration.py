@@ -16,11 +16,8 @@ from medfast.data import table_dls
 from medfast.learner import classifier_learner
 from medfast.playbook import imbalanced_phantom, tiny_cnn
 from medfast.calibration import calibrate_learner, calibration_table, tta_uncertainty, uncertainty_table
+from _report import md_table
 
-def _md(df:pd.DataFrame)->str:
-    "A markdown table without the optional `tabulate` dependency"
-    cols = list(df.columns)
-    return '\n'.join(['| ' + ' | '.join(map(str, cols)) + ' |', '|' + '---|'*len(cols)] + ['| ' + ' | '.join(map(str, r)) + ' |' for r in df.itertuples(index=False)])
 
 def trial(seed:int, epochs:int)->list:
     "Calibration errors on the test set before and after temperature scaling, and the TTA error split, for one seed"
@@ -53,8 +50,8 @@ def main(epochs=30, seeds=(0, 1, 2), out=Path(__file__).parent/'results'):
     meta = dict(train=100, valid=250, test=375, imbalance=4, size=28, epochs=epochs, lr=1e-2, wd=0, seeds=list(seeds), n_boot=500, tta_views=8,
                 wall_s=round(time.perf_counter() - t0), torch_threads=1, machine=platform.processor() or platform.machine())
     md = ['# Temperature scaling: calibration errors on the test set', '', f"Run: `python benchmarks/calibration.py --epochs {epochs}`", '',
-          '```json', json.dumps(meta), '```', '', '## Mean and sd over 3 seeds', '', _md(agg.reset_index()), '',
-          '## Per seed, with 95% bootstrap intervals', '', _md(df)]
+          '```json', json.dumps(meta), '```', '', '## Mean and sd over 3 seeds', '', md_table(agg.reset_index()), '',
+          '## Per seed, with 95% bootstrap intervals', '', md_table(df)]
     (out/'calibration.md').write_text('\n'.join(md) + '\n')
 
 if __name__ == '__main__':

@@ -25,11 +25,8 @@ from medfast.learner import classifier_learner
 from medfast.models import small_vgg, xresnet18_half
 from medfast.playbook import tiny_cnn
 from medfast.cams import cam_maps, occlusion_maps, random_maps, lesion_scores
+from _report import md_table
 
-def _md(df:pd.DataFrame)->str:
-    "A markdown table without the optional `tabulate` dependency"
-    cols = list(df.columns)
-    return '\n'.join(['| ' + ' | '.join(map(str, cols)) + ' |', '|' + '---|'*len(cols)] + ['| ' + ' | '.join(map(str, r)) + ' |' for r in df.itertuples(index=False)])
 
 def phantom_table(n:int, n_valid:int, size:int, seed:int):
     "A balanced phantom chest X-ray table with pixels in `image`, and the folder holding the lesion masks"
@@ -104,8 +101,8 @@ def main(n=150, epochs=12, seeds=(0, 1, 2), out=Path(__file__).parent/'results')
     md = ['# Heatmaps: CAM libraries and lesion scores', '', f"Run: `python benchmarks/cams.py --n {n} --epochs {epochs}`", '',
           *([f"A smaller configuration than the defaults (150 images per class, 12 epochs), to keep the run near 10 minutes on a shared 2-core machine.", ''] if (n, epochs) != (150, 12) else []),
           '```json', json.dumps(meta), '```', '', '## Grad-CAM libraries on fastai learners (16 images, 64 px, second call)', '',
-          _md(libs.fillna('')), '', '## Lesion scores on validation pneumonia images, mean and sd over 3 seeds', '',
-          _md(agg.reset_index()), '', '## Per seed', '', _md(df.round(3))]
+          md_table(libs.fillna('')), '', '## Lesion scores on validation pneumonia images, mean and sd over 3 seeds', '',
+          md_table(agg.reset_index()), '', '## Per seed', '', md_table(df.round(3))]
     (out/'cams.md').write_text('\n'.join(md) + '\n')
 
 if __name__ == '__main__':

@@ -21,14 +21,11 @@ from medfast.learner import classifier_learner
 from medfast.playbook import tiny_cnn
 from medfast.sampling import leakage_audit
 from medfast.interpret import summary_metrics
+from _report import md_table, mean_sd, split_runs
 
 GRID = {'patch': [2, 4, 7], 'heads': [1, 2, 4], 'p': [0.1, 0.3, 0.5]}
 FIXED = dict(dim=32, depth=3)
 
-def _md(df:pd.DataFrame)->str:
-    "A markdown table without the optional `tabulate` dependency"
-    cols = list(df.columns)
-    return '\n'.join(['| ' + ' | '.join(map(str, cols)) + ' |', '|' + '---|'*len(cols)] + ['| ' + ' | '.join(map(str, r)) + ' |' for r in df.itertuples(index=False)])
 
 def main(scale=0.1, epochs=8, size=28, seed=0, out=Path(__file__).parent/'results'):
     torch.set_num_threads(1)
@@ -49,8 +46,8 @@ def main(scale=0.1, epochs=8, size=28, seed=0, out=Path(__file__).parent/'result
     best = df.sort_values(['accuracy', 'auroc'], ascending=False).head(5)
     md = ['# SARS-CoV-2 CT phantom: 27-point small-ViT grid search', '', f"Run: `python benchmarks/covid_ct.py --scale {scale} --epochs {epochs}`", '',
           '```json', json.dumps(meta), '```', '', '## Five best points (validation, last epoch)', '',
-          _md(best.round(3)), '', '## Mean validation accuracy by setting', '']
-    for k in GRID: md += [_md(df.groupby(k)[['accuracy', 'auroc']].mean().round(3).reset_index()), '']
+          md_table(best.round(3)), '', '## Mean validation accuracy by setting', '']
+    for k in GRID: md += [md_table(df.groupby(k)[['accuracy', 'auroc']].mean().round(3).reset_index()), '']
     (out/'covid_ct.md').write_text('\n'.join(md) + '\n')
     (out/'covid_ct.json').write_text(json.dumps(meta, indent=1) + '\n')
 
@@ -80,23 +77,15 @@ def leakage(seeds=(0, 1, 2), out=Path(__file__).parent/'results', **kw):
     path, pid = patient_phantom(c['slices'], c['patients'], c['size'], 0)
     tpath, _ = patient_phantom(c['test_slices'], c['test_patients'], c['size'], 1)
     test = pd.DataFrame({'file': sorted(tpath.glob('*/*.png'))}).assign(label=lambda d: d.file.map(lambda f: f.parent.name))
-    rows = []
-    for seed in seeds:
-        for name, by_patient in (('slice split', False), ('patient split', True)):
-            t = time.perf_counter()
-            rows.append(dict(split=name, seed=seed, **leak_run(path, pid, by_patient, test, c['size'], c['epochs'], seed), seconds=round(time.perf_counter() - t, 1)))
-            print(rows[-1], flush=True)
-            res = pd.DataFrame(rows)
-            res.to_csv(out/'covid_ct_leakage.csv', index=False)
-    cols = [k for k in res if k.startswith(('valid', 'test'))]
-    agg = res.groupby('split', sort=False)[cols].agg(['mean', 'std'])
-    md = pd.DataFrame({k: agg[(k, 'mean')].map('{:.3f}'.format) + ' ± ' + agg[(k, 'std')].map('{:.3f}'.format) for k in cols}).reset_index()
+    run = lambda by_patient, seed: leak_run(path, pid, by_patient, test, c['size'], c['epochs'], seed)
+    res = split_runs(seeds, lambda seed: (('slice split', False), ('patient split', True)), run, out/'covid_ct_leakage.csv')
+    md = mean_sd(res, 'split', [k for k in res if k.startswith(('valid', 'test'))])
     (out/'covid_ct_leakage.md').write_text(
         f"# SARS-CoV-2 CT phantom: slice split vs patient split\n\n`python benchmarks/covid_ct.py --part leakage` (seeds={list(seeds)}, "
         f"`make_covid_ct(counts={c['slices']} per class, patients={c['patients']}, size={c['size']}, seed=0)`, held-out test: {c['test_slices']} per class "
         f"from {c['test_patients']} new patients (seed=1); tiny_cnn from scratch, {c['epochs']} epochs of one-cycle at 3e-3, `valid_pct=0.2`).\n"
         f"Mean ± sd over the seeds (COVID positive for MCC); {len(res)} runs in {(time.perf_counter() - t0)/60:.1f} min on one CPU thread of a shared machine.\n\n"
-        + _md(md) + '\n')
+        + md_table(md) + '\n')
     return res
 
 if __name__ == '__main__':

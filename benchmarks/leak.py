@@ -18,13 +18,10 @@ from medfast.data import folder_dls
 from medfast.learner import classifier_learner
 from medfast.metrics import summary_scores
 from medfast.playbook import tiny_cnn
+from _report import md_table
 
 NO_AUG = dict(max_rotate=0, max_zoom=1.0, max_lighting=0, max_warp=0, p_affine=0, p_lighting=0)
 
-def _md(df:pd.DataFrame)->str:
-    "A markdown table without the optional `tabulate` dependency"
-    cols = list(df.columns)
-    return '\n'.join(['| ' + ' | '.join(map(str, cols)) + ' |', '|' + '---|'*len(cols)] + ['| ' + ' | '.join(map(str, r)) + ' |' for r in df.itertuples(index=False)])
 
 def split_dls(path:Path, split:str, size:int, seed:int, **kwargs):
     "DataLoaders of the training folder split by patient or by image; the random split's shared-patient warning is the point, so it is silenced"
@@ -85,9 +82,9 @@ def report(df:pd.DataFrame, meta:dict, out:Path):
     df.to_csv(out/'leak.csv', index=False)
     agg = df.groupby(['model', 'split'], sort=False)[cols + ['gap_auroc', 'valid_patients_in_train']].agg(['mean', 'std']).round(3)
     agg.columns = [f'{a} {b}' for a, b in agg.columns]
-    md = ['# Patient leakage on the phantom chest X-rays', '', f"Run: `python benchmarks/leak.py --n {meta['train_per_class']} --epochs {meta['epochs']}`", '', __doc__.split('\n\n', 2)[-1].strip(), '',
+    md = ['# Patient leakage on the phantom chest X-rays', '', f"Run: `python benchmarks/leak.py --n {meta['train_per_class']} --epochs {meta['epochs']}`", '', __doc__.split('\n\n', 1)[-1].strip().partition('\n')[2], '',
           '```json', json.dumps(meta), '```', '', '## Mean and sd over 3 seeds', '', '`gap_auroc` is validation minus test AUROC: how far validation flatters the model.', '',
-          _md(agg.reset_index()), '', '## Per seed', '', _md(df.round(3))]
+          md_table(agg.reset_index()), '', '## Per seed', '', md_table(df.round(3))]
     (out/'leak.md').write_text('\n'.join(md) + '\n')
 
 def main(n=150, n_test=60, epochs=8, seeds=(0, 1, 2), size=32, out=Path(__file__).parent/'results'):

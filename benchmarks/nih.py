@@ -25,11 +25,8 @@ from medfast.vit import vit_learner
 from medfast.learner import classifier_learner, fine_tune_recipe
 from medfast.features import extract_features, frozen_embedder, fit_probe
 from medfast.interpret import label_metrics
+from _report import md_table
 
-def _md(df:pd.DataFrame)->str:
-    "A markdown table without the optional `tabulate` dependency"
-    cols = list(df.columns)
-    return '\n'.join(['| ' + ' | '.join(map(str, cols)) + ' |', '|' + '---|'*len(cols)] + ['| ' + ' | '.join(map(str, r)) + ' |' for r in df.itertuples(index=False)])
 
 def _scores(probs, targs, vocab)->dict:
     m = label_metrics(probs, targs, vocab, n_boot=0)
@@ -77,8 +74,8 @@ def main(patients=300, size=64, vit_size=32, epochs=2, vit_epochs=12, probe_epoc
                 probe_epochs=probe_epochs, seeds=seeds, valid_positives=dict(zip(vocab, dls.valid.items.label.str.split('|').explode().value_counts().reindex(vocab, fill_value=0).tolist())),
                 cxr_vit_task_auroc=round(float(df.task_auroc.dropna().mean()), 3), wall_s=round(time.perf_counter() - t0), torch_threads=1, machine=platform.processor() or platform.machine())
     md = ['# NIH ChestX-ray14 phantom: three ways to a multi-label classifier', '', f"Run: `python benchmarks/nih.py --patients {patients} --seeds {seeds}`", '',
-          '```json', json.dumps(meta), '```', '', '## Validation macro AUROC and AP, mean ± sd over seeds', '', _md(summ), '',
-          '## Per-finding AUROC, mean over seeds', '', _md(per), '',
+          '```json', json.dumps(meta), '```', '', '## Validation macro AUROC and AP, mean ± sd over seeds', '', md_table(summ), '',
+          '## Per-finding AUROC, mean over seeds', '', md_table(per), '',
           f"The CXR-trained SmallViT reached a pneumonia-task validation AUROC of {meta['cxr_vit_task_auroc']} (mean over seeds) before it was frozen.", '']
     (out/'nih.md').write_text('\n'.join(md) + '\n')
 

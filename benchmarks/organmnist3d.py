@@ -13,6 +13,7 @@ from fastai.metrics import accuracy, top_k_accuracy
 from medfast.phantoms import make_organ_mnist3d, ORGANS_3D, ORGAN_MNIST3D_COUNTS
 from medfast.learner import KeepBestCallback
 from medfast.volumes import npz_volume_dls, volume_test_dl, volume_learner, ViViT, resnet3d
+from _report import md_table
 
 MODELS = {'ViViT (factorised)': lambda c: ViViT(n_out=c, tubelet=(7, 7, 7), attention='factorised'),
           'ViViT (joint)':      lambda c: ViViT(n_out=c, tubelet=(7, 7, 7), attention='joint'),
@@ -33,11 +34,6 @@ def run(name, seed, fn, a):
                 best_epoch=kb.best_epoch, best_valid_loss=float(kb.best), test_accuracy=float(accuracy(probs, targs)),
                 test_top5=float(top_k_accuracy(probs, targs, k=5)), test_balanced_accuracy=float(bal), train_s=round(train_s, 1))
 
-def _md(df:pd.DataFrame)->str:
-    "A pipe table of `df` with its index, without the optional `tabulate` dependency"
-    cols = [df.index.name or ''] + list(df.columns)
-    rows = [[str(i)] + [str(v) for v in r] for i, r in zip(df.index, df.values.tolist())]
-    return '\n'.join('| ' + ' | '.join(r) + ' |' for r in [cols, ['---']*len(cols), *rows])
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -74,7 +70,7 @@ def main(argv=None):
         f"seeds {list(range(a.seeds))}. One-cycle Adam schedule, early stopping on validation loss with patience {a.patience}, best-validation-loss weights restored (`KeepBestCallback`), "
         f"then the test split scored once. ViViT: tubelets 7×7×7 (8×8×8 does not tile 28), dim 64, heads 4. Mean ± sd over seeds; per-run rows in organmnist3d.csv.\n"
         f"Chance on the test split: accuracy {max(counts['test'].values())/n['test']:.2f} (majority class), balanced accuracy {1/len(ORGANS_3D):.3f}; with 6 classes top-5 misses only when the true class is ranked last.\n\n"
-        + _md(summ) + "\n")
+        + md_table(summ, index=True) + "\n")
     print(summ.to_string()); print(f"wall {wall:.0f} s")
 
 if __name__ == '__main__': main()
