@@ -12,9 +12,8 @@ import numpy as np
 from PIL import Image
 import torch, timm, fastai
 from fastai.vision import models
-from fastai.torch_core import set_seed, rank_distrib, num_distrib, find_bs, get_model
+from fastai.torch_core import set_seed, rank_distrib, num_distrib, find_bs
 from fastai.callback.core import Callback
-from fastai.distributed import DistributedTrainer
 from fastai.callback.progress import ProgressCallback
 from fastai.callback.channelslast import ChannelsLast
 from pathlib import Path
@@ -363,15 +362,7 @@ class _EpochItems(Callback):
         if self.training and not self.done: self.n += find_bs(self.yb)
     def after_train(self): self.done = True
 
-class _WrappedCheckpoint(CheckpointCallback):
-    "`CheckpointCallback` that, during a distributed fit, saves the model and DataLoaders inside fastai's `DistributedTrainer` wrappers"
-    def after_epoch(self):
-        dt = next((c for c in self.learn.cbs if isinstance(c, DistributedTrainer)), None)
-        if dt is None: return super().after_epoch()
-        wrapped = self.learn.model, self.learn.dls.loaders
-        self.learn.model, self.learn.dls.loaders = get_model(wrapped[0]), dt.old_dls
-        try: super().after_epoch()
-        finally: self.learn.model, self.learn.dls.loaders = wrapped
+
 
 # %% ../nbs/09_cli.ipynb #7e1d815c
 PICKLE_NOTE = ("learner.pkl is a Python pickle: loading it (fastai's load_learner) runs any code it contains. Load it only from a source you trust; "
@@ -426,7 +417,7 @@ def train_job(
     items = _EpochItems()
     with distributed_ctx(learn):
         hist = fine_tune_recipe(learn, r['epochs'], r['freeze_epochs'], None if r['lr'] == 'find' else r['lr'], monitor=r['monitor'],
-                                progress=progress is not False, cbs=[_WrappedCheckpoint(out), items, *(cbs or [])], resume=ck)
+                                progress=progress is not False, cbs=[CheckpointCallback(out), items, *(cbs or [])], resume=ck)
     if world > 1: print(f"process {rank_distrib()} of {world}: {items.n} training items per epoch", flush=True)
     ctx = rank0_only(_report, learn, out, hist=hist, test=test, args=args, recipe=r, t0=t0, pickle=pickle, world=dict(world_size=world, train_items_per_process=items.n))
     if ctx is None: return None

@@ -24,7 +24,8 @@ from fastai.callback.core import Callback
 from fastai.losses import CrossEntropyLossFlat, BCEWithLogitsLossFlat
 from fastai.vision import models
 from fastai.vision.learner import create_vision_model, create_timm_model, default_split
-from fastai.torch_core import rank_distrib
+from fastai.torch_core import rank_distrib, get_model
+from fastai.distributed import DistributedDL
 from .data import MedImage, MedImageBW, presize_tfms
 from .dicom import dicom_image
 from .models import small_vgg, xresnet18_half
@@ -170,7 +171,7 @@ def save_model(
     "Write `learn`'s weights to `model.safetensors` and its description (plus any `extra` fields) to `model.json`, atomically"
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     info = model_info(learn, **extra)
-    sd = {k: v.detach().cpu().contiguous().clone() for k, v in learn.model.state_dict().items()}
+    sd = {k: v.detach().cpu().contiguous().clone() for k, v in get_model(learn.model).state_dict().items()}
     with atomic_path(folder/'model.safetensors') as tmp: save_file(sd, str(tmp), metadata={'format': 'medfast.model'})
     write_atomic(folder/'model.json', json.dumps(info, indent=1, allow_nan=False))
     return folder
@@ -289,6 +290,10 @@ def _merge_states(tensors:dict, plain:list, devices:list)->list:
     return states
 
 # %% ../nbs/08_export.ipynb #e708a487
+def _loaders(dls:DataLoaders)->list:
+    "The DataLoaders of `dls`; during a distributed fit, the ones inside fastai's `DistributedDL` wrappers, whose generators shuffle"
+    return [dl.dl if isinstance(dl, DistributedDL) else dl for dl in dls.loaders]
+
 def rng_states(
     dls:DataLoaders|None=None,   # DataLoaders whose own shuffling generators are included; None: only the global generators
 )->tuple: # (tensors, JSON-able dict)
@@ -296,7 +301,7 @@ def rng_states(
     name, keys, pos, has_gauss, gauss = np.random.get_state()
     tensors = {'torch': torch.get_rng_state(), 'numpy': torch.from_numpy(keys.astype(np.int64))}
     if torch.cuda.is_available(): tensors.update({f"cuda.{i}": s for i, s in enumerate(torch.cuda.get_rng_state_all())})
-    dl_states = [list(dl.rng.getstate()) for dl in dls.loaders] if dls is not None else []
+    dl_states = [list(dl.rng.getstate()) for dl in _loaders(dls)] if dls is not None else []
     return tensors, dict(python=list(random.getstate()), numpy=[name, pos, has_gauss, gauss], dls=_jsonable(dl_states))
 
 def set_rng_states(
@@ -311,7 +316,7 @@ def set_rng_states(
     torch.set_rng_state(tensors['torch'])
     cuda = [tensors[k] for k in sorted(k for k in tensors if k.startswith('cuda.'))]
     if cuda and torch.cuda.is_available(): torch.cuda.set_rng_state_all(cuda)
-    for dl, (v, state, g) in zip(dls.loaders if dls is not None else [], info['dls']): dl.rng.setstate((v, tuple(state), g))
+    for dl, (v, state, g) in zip(_loaders(dls) if dls is not None else [], info['dls']): dl.rng.setstate((v, tuple(state), g))
 
 # %% ../nbs/08_export.ipynb #7cd3fb65
 def save_checkpoint(
@@ -325,7 +330,7 @@ def save_checkpoint(
     for stale in root.glob('.*'): shutil.rmtree(stale, ignore_errors=True)
     shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
     try:
-        save_file({k: v.detach().cpu().contiguous().clone() for k, v in learn.model.state_dict().items()}, str(tmp/'model.safetensors'))
+        save_file({k: v.detach().cpu().contiguous().clone() for k, v in get_model(learn.model).state_dict().items()}, str(tmp/'model.safetensors'))
         opt = learn.opt.state_dict()
         opt_t, opt_state = _tensors_and_json(opt['state'])
         save_file(opt_t, str(tmp/'optimizer.safetensors'))
@@ -348,7 +353,7 @@ def save_checkpoint(
 
 # %% ../nbs/08_export.ipynb #ade2cd0d
 class CheckpointCallback(Callback):
-    "Write a resumable checkpoint at the end of every completed epoch (main process only)"
+    "Write a resumable checkpoint at the end of every completed epoch (main process only; inside a distributed fit it saves the unwrapped model and DataLoaders)"
     order = KeepBestCallback.order + 1
     def __init__(self,
         folder:str|Path,   # the run folder
@@ -371,7 +376,7 @@ class Checkpoint:
 
     def restore(self, learn):
         "Put the weights, optimiser state and random generator states of the checkpoint into `learn`"
-        load_weights(learn.model, self.folder/'model.safetensors')
+        load_weights(get_model(learn.model), self.folder/'model.safetensors')
         if learn.opt is None: learn.create_opt()
         devices = [p.device for p, *_ in learn.opt.all_params()]
         opt = self.state['optimizer']
