@@ -14,6 +14,7 @@ from pathlib import Path
 import medfast.core  # noqa: F401  (the warning filter, before fastai)
 import numpy as np, pandas as pd, torch
 from fastai.vision.all import set_seed, xresnet18
+from fastai.callback.channelslast import ChannelsLast
 from medfast.models import small_vgg
 from medfast.playbook import tiny_cnn
 from medfast.sources import read_medmnist, medmnist_table
@@ -34,8 +35,9 @@ ARCHS = {'cnn': tiny_cnn, 'cnn_wide': partial(tiny_cnn, widths=(32, 64, 128, 256
          'xresnet18': xresnet18, 'xresnet18_half': partial(xresnet18, widen=0.5), 'tf_efficientnet_lite0': 'tf_efficientnet_lite0'}
 NO_AUG = dict(do_flip=False, max_rotate=0., max_zoom=1., max_lighting=0., max_warp=0.)
 
-def C(arch, size, epochs=5, lr=1e-2, bs=64, balance='oversample', aug='default', pretrained=False, freeze_epochs=0):
-    return dict(arch=arch, size=size, epochs=epochs, lr=lr, bs=bs, balance=balance, aug=aug, pretrained=pretrained, freeze_epochs=freeze_epochs)
+def C(arch, size, epochs=5, lr=1e-2, bs=64, balance='oversample', aug='default', pretrained=False, freeze_epochs=0, channels_last=False, tolerance=0.):
+    return dict(arch=arch, size=size, epochs=epochs, lr=lr, bs=bs, balance=balance, aug=aug, pretrained=pretrained, freeze_epochs=freeze_epochs,
+                channels_last=channels_last, tolerance=tolerance)
 
 CANDIDATES = {
     'cnn28':         C('cnn', 28),                          # the playbook's winner
@@ -45,7 +47,7 @@ CANDIDATES = {
     'cnn64':         C('cnn', 64),
     'cnnwide28':     C('cnn_wide', 28),
     'cnnwide64':     C('cnn_wide', 64),
-    'vgg28':         C('vgg_cnn', 28),
+    'vgg28':         C('vgg_cnn', 28, channels_last=True, tolerance='se'),  # exactly what `medfast train` runs on a 28-px file (train_defaults)
     'vgg64':         C('vgg_cnn', 64),
     'xres28':        C('xresnet18', 28),
     'xreshalf28':    C('xresnet18_half', 28),
@@ -76,8 +78,9 @@ def run_one(tv, test, names, n_in, cand, seed):
     dls = table_dls(df, size=c['size'], bs=c['bs'], modality=modality, n_in=channels, presize=1.0, x_col='image', seed=seed,
                     **(NO_AUG if c['aug'] == 'none' else {}))
     learn = classifier_learner(dls, ARCHS[c['arch']], pretrained=c['pretrained'])
+    if c['channels_last']: learn.add_cb(ChannelsLast())
     t1 = time.perf_counter()
-    hist = fine_tune_recipe(learn, epochs=c['epochs'], freeze_epochs=c['freeze_epochs'], lr=c['lr'], monitor='auroc', progress=False)
+    hist = fine_tune_recipe(learn, epochs=c['epochs'], freeze_epochs=c['freeze_epochs'], lr=c['lr'], monitor='auroc', tolerance=c['tolerance'], progress=False)
     train_s = time.perf_counter() - t1
     with learn.no_bar():
         vp, vt = learn.get_preds(dl=dls.valid.new(shuffle=False, drop_last=False))
@@ -100,12 +103,13 @@ def write_md(csv, md, data_name):
     for (cand, tag), g in res.groupby(['candidate', 'tag'], sort=False):
         r = g.iloc[0]
         desc = (f"{r.arch} {'pretrained' if r.pretrained else 'scratch'}, {r.n_in}ch, bs {r.bs}, lr {r.lr:g}, "
-                f"{'1 frozen + ' if r.freeze_epochs else ''}one-cycle, {r.balance}, aug {r.modality}")
+                f"{'1 frozen + ' if r.freeze_epochs else ''}one-cycle, {r.balance}, aug {r.modality}"
+                f"{', channels-last' if str(r.get('channels_last')) == 'True' else ''}{', epoch: latest within 1 SE of the best val AUROC' if r.get('tolerance') == 'se' else ''}")
         rows.append([f"`{cand}` ({tag}): {desc}", r['size'], pm(g.test_auroc), pm(g.test_accuracy), pm(g.test_balanced_accuracy), pm(g.val_auroc),
                      f"{len(g)} ({' '.join(map(str, g.seed))})", f"{r.epochs} (best {'/'.join(map(str, g.best_epoch))})",
                      f"{g.train_s.median():.0f}", f"{g.total_s.median():.0f}", int(r.threads), f"{max(g.load_start.max(), g.load_end.max()):.1f}"])
     lines = [f"# MedMNIST protocol: `{data_name}`", "",
-             "Official splits: trained on `train`, epoch chosen on `val` (best validation AUROC, weights restored), `test` scored once. "
+             "Official splits: trained on `train`, epoch chosen on `val` (best validation AUROC, or the latest epoch within one standard error of it where the recipe says so; weights restored), `test` scored once. "
              "AUROC of the positive class (binary) or macro one-vs-rest; ACC at the argmax (no fitted threshold). Mean ± sd over the seeds listed. "
              f"Times are medians per run in seconds: training only (the one-cycle fit with its per-epoch validation) and total (data, model, fit, prediction). "
              f"CPU: {platform.machine()}, {os.cpu_count()} cores shared with other sessions (peak load: the highest 1-minute load average seen at the start or end of a run; "
@@ -114,7 +118,8 @@ def write_md(csv, md, data_name):
     lines += ['| ' + ' | '.join(map(str, r)) + ' |' for r in rows]
     if 'pneumonia' in data_name.lower():
         lines += [f"| published: {k} | | {a or '–'} | {b or '–'} | | | | | | | | |" for k, (a, b) in PUBLISHED.items()]
-    md.write_text('\n'.join(lines) + '\n')
+    findings = md.read_text().partition('\n## Findings')[2] if md.exists() else ''  # written by hand after the runs: kept
+    md.write_text('\n'.join(lines) + '\n' + (f'\n## Findings{findings}' if findings else ''))
     return '\n'.join(lines)
 
 def main():
@@ -142,7 +147,8 @@ def main():
         for seed in a.seeds:
             row = run_one(tv, test, names, n_in, cand, seed)
             row.update(data=Path(a.data).name, tag=a.tag)
-            pd.DataFrame([row]).to_csv(csv, mode='a', header=not csv.exists(), index=False)
+            old = pd.read_csv(csv) if csv.exists() else None  # rows of earlier runs keep their columns; new columns are empty for them
+            pd.concat([old, pd.DataFrame([row])], ignore_index=True).to_csv(csv, index=False)
             print(f"{cand} seed {seed}: test AUROC {row['test_auroc']:.3f} ACC {row['test_accuracy']:.3f} "
                   f"(val AUROC {row['val_auroc']:.3f}, best epoch {row['best_epoch']}), train {row['train_s']:.0f} s, total {row['total_s']:.0f} s, load {row['load_start']}", flush=True)
     print(write_md(csv, md, Path(a.data).name))

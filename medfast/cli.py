@@ -124,12 +124,12 @@ def _image_side(data)->int|None:
 
 def train_defaults(
     data:str|Path|None=None,   # the dataset given to `medfast train`: a MedMNIST .npz, class folders, or None for the phantom default
-)->dict: # arch, size, presize, bs, epochs, freeze_epochs, lr ('find': lr_find), pretrained, monitor
+)->dict: # arch, size, presize, bs, epochs, freeze_epochs, lr ('find': lr_find), pretrained, monitor, tolerance
     "The recipe `medfast train` uses for the options left unset, chosen from the kind of data"
     side = _image_side(data)
     if side is not None and side <= SMALL_IMAGE:
-        return dict(arch='small_vgg', size=side, presize=1.0, bs=64, epochs=5, freeze_epochs=0, lr=1e-2, pretrained=False, monitor='auroc')
-    return dict(arch='tf_efficientnet_lite0', size=64, presize=2.0, bs=32, epochs=3, freeze_epochs=1, lr='find', pretrained=True, monitor='balanced_accuracy')
+        return dict(arch='small_vgg', size=side, presize=1.0, bs=64, epochs=5, freeze_epochs=0, lr=1e-2, pretrained=False, monitor='auroc', tolerance='se')
+    return dict(arch='tf_efficientnet_lite0', size=64, presize=2.0, bs=32, epochs=3, freeze_epochs=1, lr='find', pretrained=True, monitor='balanced_accuracy', tolerance='se')
 
 # %% ../nbs/09_cli.ipynb #b6c05d3d
 def _large_images(path, item:int)->bool:
@@ -220,6 +220,14 @@ def _rate(s:str)->float|str:
     if not (v > 0 and math.isfinite(v)): raise FlagError(f"{s} is not a positive rate: training would not move; pass e.g. --lr 1e-3, or --lr find")
     return v
 
+def _tolerance(s:str)->float|str:
+    "An epoch-choice tolerance from the command line: 'se' (one standard error) or a number >= 0"
+    if s == 'se': return s
+    try: v = float(s)
+    except ValueError: raise FlagError(f"{s!r} is not a number; pass --tolerance se (one standard error of the validation score), 0 (the single best epoch) or a number such as 0.005") from None
+    if not (v >= 0 and math.isfinite(v)): raise FlagError(f"{s} is not a tolerance >= 0; pass --tolerance 0 to keep the single best epoch, or --tolerance se")
+    return v
+
 def _at_least(lo:int):
     "An argparse type for whole numbers >= `lo`"
     def f(s:str)->int:
@@ -240,6 +248,7 @@ def _resolve(args:dict)->dict:
         raise ValueError(f"arch={chosen['arch']!r} has no offline ImageNet weights and medfast downloads nothing; pass pretrained=False (--no-pretrained) or one of {list(OFFLINE_WEIGHTS)}")
     chosen['presize'], chosen['monitor'] = rec['presize'], rec['monitor']
     chosen['lr'] = _rate(str(chosen['lr']))
+    chosen['tolerance'] = _tolerance(str(rec['tolerance'] if args.get('tolerance') is None else args['tolerance']))
     return chosen
 
 # %% ../nbs/09_cli.ipynb #fda490a9
@@ -364,6 +373,16 @@ class _EpochItems(Callback):
 
 
 
+# %% ../nbs/09_cli.ipynb #1449e977
+def _kept_line(hist:pd.DataFrame, monitor:str, tolerance)->str:
+    "Which epoch the run kept, by which validation score, and why when it is not the best one"
+    kept, better = hist[hist.best].iloc[0], np.less if 'loss' in monitor else np.greater
+    best = hist.loc[hist[monitor].idxmin() if better is np.less else hist[monitor].idxmax()]
+    line = f"kept epoch {kept.epoch} of {len(hist)} (counting from 0): validation {monitor} {kept[monitor]:.4f}"
+    if best.epoch == kept.epoch: return line + (' (the best)' if len(hist) > 1 else '')
+    return line + f"; the best was {best[monitor]:.4f} at epoch {best.epoch}: epoch {kept.epoch} is the latest within " + ('one standard error of it' if tolerance == 'se' else f'{tolerance} of it')
+
+
 # %% ../nbs/09_cli.ipynb #7e1d815c
 PICKLE_NOTE = ("learner.pkl is a Python pickle: loading it (fastai's load_learner) runs any code it contains. Load it only from a source you trust; "
                "model.safetensors + model.json load with medfast.export.load_model without running code")
@@ -377,6 +396,7 @@ def train_job(
     epochs:int|None=None,             # (unfrozen) epochs; None: from `train_defaults`
     freeze_epochs:int|None=None,      # frozen epochs (pretrained models only); None: from `train_defaults`
     lr:float|str|None=None,           # base learning rate, or 'find' for lr_find before each phase; None: from `train_defaults`
+    tolerance:float|str|None=None,    # keep the latest epoch within this of the best validation score ('se': one standard error, 0: the best); None: from `train_defaults`
     balance:str='oversample',         # 'none', 'oversample' or 'weighted'
     valid:str='val',                  # validation folder(s) of a split layout, comma separated
     pretrained:bool|None=None,        # start from ImageNet weights (only EfficientNet-Lite has them offline); None: when they exist
@@ -416,8 +436,9 @@ def train_job(
     if learn.multi_label: r['monitor'] = learn.monitor
     items = _EpochItems()
     with distributed_ctx(learn):
-        hist = fine_tune_recipe(learn, r['epochs'], r['freeze_epochs'], None if r['lr'] == 'find' else r['lr'], monitor=r['monitor'],
+        hist = fine_tune_recipe(learn, r['epochs'], r['freeze_epochs'], None if r['lr'] == 'find' else r['lr'], monitor=r['monitor'], tolerance=r['tolerance'],
                                 progress=progress is not False, cbs=[CheckpointCallback(out), items, *(cbs or [])], resume=ck)
+    if not rank_distrib(): print(_kept_line(hist, r['monitor'], r['tolerance']))
     if world > 1: print(f"process {rank_distrib()} of {world}: {items.n} training items per epoch", flush=True)
     ctx = rank0_only(_report, learn, out, hist=hist, test=test, args=args, recipe=r, t0=t0, pickle=pickle, world=dict(world_size=world, train_items_per_process=items.n))
     if ctx is None: return None
@@ -449,6 +470,7 @@ def _train_args(t:argparse.ArgumentParser):
     t.add_argument('--epochs', type=_at_least(0), help='(unfrozen) epochs (default: from the data)')
     t.add_argument('--freeze-epochs', type=_at_least(0), help='frozen epochs, pretrained models only (default: from the data)')
     t.add_argument('--lr', type=_rate, help="base learning rate, or 'find' for lr_find (default: from the data)")
+    t.add_argument('--tolerance', type=_tolerance, help="keep the latest epoch within this of the best validation score: se (one standard error) or a number, 0 for the best (default: se)")
     t.add_argument('--balance', default='oversample', choices=BALANCE, help='class balancing (default: %(default)s)')
     t.add_argument('--valid', default='val', help='validation folder(s), comma separated (default: %(default)s)')
     t.add_argument('--no-pretrained', dest='pretrained', action='store_false', default=None, help='train from scratch (the default for architectures without offline weights)')

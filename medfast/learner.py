@@ -11,7 +11,7 @@ import contextlib, inspect, random
 from typing import Callable
 from pathlib import Path
 from functools import partial
-import numpy as np, pandas as pd
+import numpy as np, pandas as pd, torch
 from fastcore.basics import risinstance
 from fastai.vision.all import vision_learner, Normalize
 from fastai.learner import Learner
@@ -21,7 +21,7 @@ from fastai.callback.tracker import TrackerCallback
 from fastai.torch_core import set_seed, get_model, num_distrib
 import fastai.callback.schedule  # adds Learner.lr_find and Learner.fit_one_cycle
 from .models import OFFLINE_WEIGHTS, offline_pretrained_kwargs, timm_size_kwargs, pretrained_stats, block_splitter
-from .metrics import imbalance_metrics, multilabel_metrics
+from .metrics import imbalance_metrics, multilabel_metrics, score_se, SE_METRICS
 from .losses import train_labels, class_weights, pos_weights
 
 # %% auto #0
@@ -128,17 +128,32 @@ class KeepBestCallback(TrackerCallback):
         monitor:str='balanced_accuracy',  # metric (or loss) name as in the training table
         comp:Callable|None=None,          # comparison; default np.greater for metrics, np.less for losses
         min_delta:float=0.,               # smallest change that counts as better
+        tolerance:float|str=0.,           # a later epoch this close to the best is kept instead; 'se': one standard error of the best score (`score_se`)
     ):
+        if isinstance(tolerance, str) and tolerance != 'se': raise ValueError(f"tolerance={tolerance!r}: pass a number (0 keeps the single best epoch) or 'se' (one standard error)")
+        if tolerance == 'se' and monitor not in SE_METRICS: raise ValueError(f"tolerance='se' needs a monitor with a standard error {list(SE_METRICS)}, not {monitor!r}; pass a number as the tolerance")
+        if not isinstance(tolerance, str) and not tolerance >= 0: raise ValueError(f"tolerance={tolerance} must be >= 0")
         super().__init__(monitor=monitor, comp=comp, min_delta=min_delta, reset_on_fit=False)
-        self.state, self.best_epoch, self.n_epochs = None, None, 0
+        self.tolerance, self.state, self.best_epoch, self.n_epochs, self.targs = tolerance, None, None, 0, []
 
     def before_epoch(self): self.cancelled = False
     def after_cancel_epoch(self): self.cancelled = True  # an epoch skipped on resume (`fit(start_epoch=)`) has no metrics
 
+    def before_validate(self): self.targs = []
+    def after_batch(self):  # the validation targets (gathered from every process), for the standard error
+        if self.tolerance == 'se' and not self.training: self.targs.append(self.learn.to_detach(self.yb[0]))
+
+    def _within_tolerance(self)->bool:
+        "Whether the epoch just validated scores within the tolerance of the best one"
+        val = self.recorder.values[-1][self.idx]
+        tol = score_se(self.monitor, self.best, torch.cat(self.targs).numpy()) if self.tolerance == 'se' else self.tolerance
+        gap = self.best - val if self.comp(1, 0) else val - self.best  # how much worse than the best
+        return bool(np.isfinite(gap) and gap <= tol)
+
     def after_epoch(self):
         if self.cancelled: return
         super().after_epoch()
-        if self.new_best:
+        if self.new_best or (self.tolerance and self.state is not None and self._within_tolerance()):
             self.state = {k: v.detach().clone() for k, v in get_model(self.learn.model).state_dict().items()}
             self.best_epoch = self.n_epochs
         self.n_epochs += 1
@@ -197,6 +212,7 @@ def fine_tune_recipe(
     lr:float|None=None,             # fixed base rate; None runs `lr_find` before each phase
     lr_mult:float=100,              # ratio of head rate to first-layer rate when unfrozen
     monitor:str|None=None,          # metric that picks the best epoch; default `learn.monitor` (or balanced_accuracy)
+    tolerance:float|str=0.,         # keep the latest epoch within this of the best `monitor` score; 'se': one standard error (see `KeepBestCallback`)
     show_lr_find:bool=False,        # plot each `lr_find` curve
     lr_find_its:int|None=None,      # iterations of each `lr_find`; default `lr_find_iters` of the data
     progress:bool=True,             # show fastai's progress bars and epoch table while training
@@ -215,7 +231,7 @@ def fine_tune_recipe(
     pretrained = getattr(learn, 'pretrained', True)
     phases = [('frozen', freeze_epochs if pretrained else 0), ('unfrozen', epochs)]
     if seed is not None and resume is None: seed_everything(seed, learn.dls)
-    cb, hist, rates, start, offset = KeepBestCallback(monitor), [], {}, 0, 0
+    cb, hist, rates, start, offset = KeepBestCallback(monitor, tolerance=tolerance), [], {}, 0, 0
     if resume is not None:
         cb.load_state_dict(*resume.keep_best)
         rates, start, hist = dict(resume.rates), resume.epoch, [pd.DataFrame(resume.history)] if resume.history else []

@@ -12,9 +12,9 @@ import sklearn.metrics as skm
 from fastai.metrics import AccumMetric, ActivationType, accuracy
 
 # %% auto #0
-__all__ = ['imbalance_metrics', 'gmean_score', 'specificity_score', 'class_metrics', 'has_both_outcomes', 'ece_score', 'ece',
-           'summary_scores', 'multilabel_scores', 'macro_auroc_score', 'multilabel_metrics', 'bootstrap_ci',
-           'bootstrap_table']
+__all__ = ['SE_METRICS', 'imbalance_metrics', 'gmean_score', 'specificity_score', 'class_metrics', 'has_both_outcomes',
+           'ece_score', 'ece', 'summary_scores', 'multilabel_scores', 'macro_auroc_score', 'multilabel_metrics',
+           'bootstrap_ci', 'bootstrap_table', 'score_se']
 
 # %% ../nbs/04a_metrics.ipynb #66110211
 @renamed_params(n_classes='n_out')
@@ -212,3 +212,30 @@ def bootstrap_table(
     if bad: raise ValueError(f"metrics {bad} are not keys of summary_scores: {list(value)}")
     vals = pd.DataFrame([summary_scores(probs[i], targs[i]) for i in _resamples(targs, n_boot, seed)])[metrics]
     return pd.DataFrame(dict(value=pd.Series(value)[metrics], lo=vals.quantile((1 - level)/2), hi=vals.quantile((1 + level)/2)))
+
+# %% ../nbs/04a_metrics.ipynb #4abd4ce4
+def _hanley_mcneil(a:float, n_pos:int, n_neg:int)->float:
+    "Standard error of an AUROC `a` estimated from `n_pos` positives and `n_neg` negatives (Hanley & McNeil 1982)"
+    q1, q2 = a/(2 - a), 2*a*a/(1 + a)
+    return float(np.sqrt(max(0., a*(1 - a) + (n_pos - 1)*(q1 - a*a) + (n_neg - 1)*(q2 - a*a))/(n_pos*n_neg)))
+
+SE_METRICS = ('auroc', 'macro_auroc', 'accuracy', 'balanced_accuracy')
+
+def score_se(
+    metric:str,   # one of `SE_METRICS`, as named in the training table
+    value:float,  # the score
+    targs,        # the validation targets: (N,) class indices, or (N, L) 0/1 labels
+)->float: # one standard error of `value`
+    "Standard error of a validation AUROC, macro AUROC, accuracy or balanced accuracy, from its value and the targets"
+    if metric not in SE_METRICS: raise ValueError(f"score_se has no standard error for {metric!r}: it knows {list(SE_METRICS)}; pick the epoch by one of these, or pass a number as the tolerance")
+    if not np.isfinite(value): return float('nan')
+    t = np.asarray(targs)
+    if t.ndim == 2: pos = t.sum(0).astype(int); neg = len(t) - pos
+    else:
+        counts = np.bincount(t.astype(int))
+        if metric == 'accuracy': return float(np.sqrt(value*(1 - value)/len(t)))
+        if metric == 'balanced_accuracy': n = counts[counts > 0]; return float(np.sqrt(np.sum(value*(1 - value)/n))/len(n))
+        pos, neg = (counts[1:2], counts[:1]) if len(counts) <= 2 else (counts, len(t) - counts)
+    ses = [_hanley_mcneil(value, p, n) for p, n in zip(pos, neg) if p > 0 and n > 0]
+    return float(np.sqrt(np.sum(np.square(ses)))/len(ses)) if ses else float('nan')
+

@@ -46,6 +46,7 @@ def test_train_job_writes_report(tmp_path):
     import re
     assert not re.search(r'\d+\.\d+% \[\d+/\d+', r.stdout + r.stderr), 'progress-bar frames in a pipe'
     assert sum(l.startswith('epoch ') for l in r.stdout.splitlines()) == 2  # one plain line per epoch (1 frozen + 1 unfrozen)
+    assert sum(l.startswith('kept epoch ') for l in r.stdout.splitlines()) == 1  # and one line saying which epoch was kept
     for f in ['confusion.png', 'roc_pr.png', 'model.safetensors', 'model.json', 'run.json', 'history.csv']: assert (out/f).stat().st_size > 0, f
     assert not list(out.glob('*.pkl')) and not list(out.glob('*.pth')), 'a default run writes no pickle'
 
