@@ -37,7 +37,7 @@ def run_one(data:str, seed:int, out:Path)->dict:
     if p.returncode: raise SystemExit(f"seed {seed}: medfast train exited {p.returncode}\n{p.stderr[-3000:]}")
     m = json.loads((out/'metrics.json').read_text())
     r = m['run']['recipe']
-    return dict(seed=seed, arch=r['arch'], size=r['size'], bs=r['bs'], epochs=r['epochs'], lr=r['lr'],
+    return dict(seed=seed, arch=r['arch'], size=r['size'], bs=r['bs'], epochs=r['epochs'], lr=r['lr'], tolerance=r.get('tolerance', 0.),
                 **{f'test_{k}': m['test'][k] for k in ('auroc', 'accuracy', 'balanced_accuracy', 'macro_f1', 'mcc')},
                 **{f'val_{k}': m['valid'][k] for k in ('auroc', 'accuracy')},
                 train_s=_train_seconds(p.stdout), wall_s=round(wall, 1), reported_wall_s=m['run']['wall_seconds'],
@@ -60,7 +60,8 @@ def write_md(csv:Path, md:Path)->str:
     r = res.iloc[-1]
     lines = [f"# `medfast train` defaults on `{r.data}`", "",
              f"`medfast train --data {r.data} --seed S --out DIR`, nothing else, run by `benchmarks/cli_default.py` one seed after another. "
-             f"Recipe chosen by `train_defaults`: `{r.arch}` from scratch at {r['size']} px, bs {r.bs}, {r.epochs} epochs, lr {r.lr}, oversampled, epoch picked on val AUROC, "
+             f"Recipe chosen by `train_defaults`: `{r.arch}` from scratch at {r['size']} px, bs {r.bs}, {r.epochs} epochs, lr {r.lr}, oversampled, "
+             f"{'the latest epoch within one standard error of the best val AUROC kept' if str(r.get('tolerance')) == 'se' else 'the epoch with the best val AUROC kept'}, "
              "`test` scored once. ACC at the argmax. Training: the sum of the per-epoch times printed (fit + validation); wall: the whole command. "
              f"CPU: {platform.machine()}, {os.cpu_count()} cores shared with other sessions; load: 1-/5-minute load average at the start of the run.", "",
              "| seed | test AUROC | test ACC | test bal. acc | val AUROC | train s | wall s | threads | load 1m / 5m at start | when (UTC) |", "|---|---|---|---|---|---|---|---|---|---|"]
