@@ -371,8 +371,6 @@ class _EpochItems(Callback):
         if self.training and not self.done: self.n += find_bs(self.yb)
     def after_train(self): self.done = True
 
-
-
 # %% ../nbs/09_cli.ipynb #1449e977
 def _kept_line(hist:pd.DataFrame, monitor:str, tolerance)->str:
     "Which epoch the run kept, by which validation score, and why when it is not the best one"
@@ -381,7 +379,6 @@ def _kept_line(hist:pd.DataFrame, monitor:str, tolerance)->str:
     line = f"kept epoch {kept.epoch} of {len(hist)} (counting from 0): validation {monitor} {kept[monitor]:.4f}"
     if best.epoch == kept.epoch: return line + (' (the best)' if len(hist) > 1 else '')
     return line + f"; the best was {best[monitor]:.4f} at epoch {best.epoch}: epoch {kept.epoch} is the latest within " + ('one standard error of it' if tolerance == 'se' else f'{tolerance} of it')
-
 
 # %% ../nbs/09_cli.ipynb #7e1d815c
 PICKLE_NOTE = ("learner.pkl is a Python pickle: loading it (fastai's load_learner) runs any code it contains. Load it only from a source you trust; "
