@@ -24,3 +24,9 @@ def split_runs(seeds, splits, run, csv:Path)->pd.DataFrame:
             print(rows[-1], flush=True)
             pd.DataFrame(rows).to_csv(csv, index=False)
     return pd.DataFrame(rows)
+
+def write_split_report(res:pd.DataFrame, md:Path, title:str, text:str)->str:
+    "A markdown file: `# title`, `text`, and the mean ± sd of every valid/test column of `res` per split; returns the table"
+    tab = md_table(mean_sd(res, 'split', [c for c in res if c.startswith(('valid', 'test'))]))
+    Path(md).write_text(f"# {title}\n\n{text}\n\n{tab}\n")
+    return tab

@@ -20,7 +20,7 @@ from medfast.learner import freeze_blocks
 from medfast.heads import deep_head_kwargs
 from medfast.learner import classifier_learner, fine_tune_recipe
 from medfast.interpret import per_class_report, summary_metrics
-from _report import md_table, mean_sd, split_runs
+from _report import md_table, split_runs, write_split_report
 
 ARCH, BS = 'tf_efficientnet_lite0', 32
 NO_AUG = dict(do_flip=False, max_rotate=0., max_zoom=1., max_lighting=0.)
@@ -114,13 +114,12 @@ def leakage(seeds=(0, 1, 2), out=Path(__file__).parent/'results', subjects=LEAK[
     def run(split, seed): return dict(shared_subjects=leakage_audit(split, 'patient', None).shape[0], **leak_run(split, test, size, epochs, seed))
     splits = lambda seed: (('slice split', stratified_split(pool, 0.25, seed=seed)), ('subject split', patient_split(pool, 0.25, seed=seed)))
     res = split_runs(seeds, splits, run, out/'alzheimer_mri_leakage.csv')
-    md = mean_sd(res, 'split', [c for c in res if c.startswith(('valid', 'test'))])
-    (out/'alzheimer_mri_leakage.md').write_text(
-        f"# Alzheimer brain MRI phantom: slice split vs subject split\n\n`python benchmarks/alzheimer_mri.py --part leakage` "
+    write_split_report(res, out/'alzheimer_mri_leakage.md', 'Alzheimer brain MRI phantom: slice split vs subject split',
+        f"`python benchmarks/alzheimer_mri.py --part leakage` "
         f"(seeds={list(seeds)}, {subjects} training-pool and {test_subjects} test subjects per class, {slices} slices each, {size} px, "
         f"tiny_cnn from scratch, {epochs} epochs of one-cycle at 3e-3, 25% validation).\n"
         f"valid: the split's own validation slices; test: the held-out subjects of `test-00000-of-00001.parquet`. Mean ± sd over the seeds; "
-        f"{len(res)} runs in {(time.time() - t0)/60:.1f} min on one CPU thread of a shared machine.\n\n" + md_table(md) + '\n')
+        f"{len(res)} runs in {(time.time() - t0)/60:.1f} min on one CPU thread of a shared machine.")
     return res
 
 if __name__ == '__main__':

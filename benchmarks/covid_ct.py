@@ -21,7 +21,7 @@ from medfast.learner import classifier_learner
 from medfast.playbook import tiny_cnn
 from medfast.sampling import leakage_audit
 from medfast.interpret import summary_metrics
-from _report import md_table, mean_sd, split_runs
+from _report import md_table, split_runs, write_split_report
 
 GRID = {'patch': [2, 4, 7], 'heads': [1, 2, 4], 'p': [0.1, 0.3, 0.5]}
 FIXED = dict(dim=32, depth=3)
@@ -79,13 +79,11 @@ def leakage(seeds=(0, 1, 2), out=Path(__file__).parent/'results', **kw):
     test = pd.DataFrame({'file': sorted(tpath.glob('*/*.png'))}).assign(label=lambda d: d.file.map(lambda f: f.parent.name))
     run = lambda by_patient, seed: leak_run(path, pid, by_patient, test, c['size'], c['epochs'], seed)
     res = split_runs(seeds, lambda seed: (('slice split', False), ('patient split', True)), run, out/'covid_ct_leakage.csv')
-    md = mean_sd(res, 'split', [k for k in res if k.startswith(('valid', 'test'))])
-    (out/'covid_ct_leakage.md').write_text(
-        f"# SARS-CoV-2 CT phantom: slice split vs patient split\n\n`python benchmarks/covid_ct.py --part leakage` (seeds={list(seeds)}, "
+    write_split_report(res, out/'covid_ct_leakage.md', 'SARS-CoV-2 CT phantom: slice split vs patient split',
+        f"`python benchmarks/covid_ct.py --part leakage` (seeds={list(seeds)}, "
         f"`make_covid_ct(counts={c['slices']} per class, patients={c['patients']}, size={c['size']}, seed=0)`, held-out test: {c['test_slices']} per class "
         f"from {c['test_patients']} new patients (seed=1); tiny_cnn from scratch, {c['epochs']} epochs of one-cycle at 3e-3, `valid_pct=0.2`).\n"
-        f"Mean ± sd over the seeds (COVID positive for MCC); {len(res)} runs in {(time.perf_counter() - t0)/60:.1f} min on one CPU thread of a shared machine.\n\n"
-        + md_table(md) + '\n')
+        f"Mean ± sd over the seeds (COVID positive for MCC); {len(res)} runs in {(time.perf_counter() - t0)/60:.1f} min on one CPU thread of a shared machine.")
     return res
 
 if __name__ == '__main__':
