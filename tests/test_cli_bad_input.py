@@ -39,6 +39,8 @@ CASES = {
     'lr-negative':             (['--lr=-1e-3'], ['--lr', 'not a positive rate', '--lr find']),
     'lr-not-a-number':         (['--lr', 'abc'], ["--lr: 'abc' is not a number", '--lr 1e-3']),
     'lr-infinite':             (['--lr', 'inf'], ['--lr', 'not a positive rate']),
+    'tolerance-not-a-number':  (['--tolerance', '1se'], ["--tolerance: '1se' is not a number", '--tolerance se', '0 (the single best epoch)']),
+    'tolerance-negative':      (['--tolerance=-0.01'], ['--tolerance', 'not a tolerance >= 0', '--tolerance 0']),
     'bs-zero':                 (['--bs', '0'], ['--bs: 0 is below 1', 'pass 1 or more']),
     'bs-not-a-number':         (['--bs', 'x'], ["--bs: 'x' is not a whole number"]),
     'size-zero':               (['--size', '0'], ['--size: 0 is below 1']),
