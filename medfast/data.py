@@ -290,7 +290,7 @@ def table_dls(
     cache:str|Path|bool|None=None, # presized cache (`presize_cache`): a folder, or True for the default; None reads the originals
     x_col:str='file',            # image column
     img_cls:type|None=None,      # image type; None: by `n_in`, as in `image_block`
-    seed:int=42,                 # seed for the oversampling and the shuffling
+    seed:int=42,                 # seed for the oversampling (the shuffling follows Python's generator when the DataLoaders are made: `set_seed` first, or `fine_tune_recipe(seed=)`)
     num_workers:int=0,           # DataLoader worker processes
     audit:bool=True,             # warn of patients and exact copies shared by training and validation (kept as `dls.leakage`)
     source:str|Path='item table', # what to call the data in errors and warnings (a folder or file)
@@ -344,7 +344,7 @@ def folder_dls(
     modality:str='xray',         # augmentation preset (and the DICOM windows)
     n_in:int=3,                  # channels: 3 for pretrained RGB stems, 1 for single-channel models
     presize:float=2.0,           # item resize = presize × size
-    seed:int=42,                 # seed for the split, the oversampling and the shuffling
+    seed:int=42,                 # seed for the split and the oversampling (the shuffling: `set_seed` first, or `fine_tune_recipe(seed=)`)
     check:bool=True,             # decode every image at reduced size first
     on_bad:str='raise',          # 'raise' or 'skip' bad files (counted in `dls.skipped`)
     num_workers:int=0,           # DataLoader worker processes
